@@ -1,0 +1,186 @@
+"""MET Norway Locationforecast 2.0 ``compact``: air temperature per city (weather fallback).
+
+One GeoJSON Feature per location; ``properties.timeseries`` holds hourly then 6-hourly steps in UTC ``Z``, and
+``timeseries[0]`` is not "now" (it is the next full hour, or behind the clock in a cached copy): the step with
+the greatest ``time <= now`` wins, else the first. The terms require an identifying User-Agent with contact
+details (operators set their own through ``TICKER_MET_NO__USER_AGENT``), at most 4 decimals in lat/lon, and
+caching: nothing is requested before ``Expires``; afterwards ``If-Modified-Since`` carries the exact
+``Last-Modified`` string, and a 304 keeps the cached document.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import NamedTuple
+
+import aiohttp
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError
+
+from providers.base import (
+    FormatError,
+    Kind,
+    Location,
+    ProviderError,
+    SourceConfig,
+    Temperature,
+    finite,
+    read_bounded,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Config(SourceConfig):
+    base_url: str = "https://api.met.no"
+    interval: float = 1800
+    user_agent: str = Field(
+        default="ticker/0.1 github.com/ticker-kz/ticker",
+        min_length=1,
+        description="MET requires your app name AND contact (site or e-mail): set TICKER_MET_NO__USER_AGENT",
+    )
+
+
+class _Details(BaseModel):
+    air_temperature: float | None = None
+
+
+class _Instant(BaseModel):
+    details: _Details
+
+
+class _Data(BaseModel):
+    instant: _Instant  # next_1_hours / next_6_hours / next_12_hours are optional and unused
+
+
+class _Step(BaseModel):
+    time: AwareDatetime
+    data: _Data
+
+
+class _Properties(BaseModel):
+    timeseries: list[_Step] = Field(min_length=1)
+
+
+class Forecast(BaseModel):
+    """The part of a compact document we read; validated once, picked from at any later ``now``."""
+
+    properties: _Properties
+
+
+class Reading(NamedTuple):
+    observed_at: datetime
+    temperature: float | None
+
+
+def load(body: bytes) -> Forecast:
+    try:
+        return Forecast.model_validate(json.loads(body))
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, ValidationError
+        if isinstance(exc, ValidationError):
+            first = exc.errors()[0]
+            reason = f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
+        else:
+            reason = str(exc)
+        raise FormatError(f"not a Locationforecast compact document: {reason}") from exc
+
+
+def pick(forecast: Forecast, now: datetime) -> Reading:
+    steps = forecast.properties.timeseries
+    past = [step for step in steps if step.time <= now]
+    step = max(past, key=lambda s: s.time) if past else steps[0]
+    value = step.data.instant.details.air_temperature
+    return Reading(step.time.astimezone(UTC), None if value is None else finite(value, "air_temperature"))
+
+
+def parse(body: bytes, now: datetime) -> Reading:
+    """Instant air temperature of the last step at or before ``now`` (aware); FormatError otherwise."""
+    return pick(load(body), now)
+
+
+def _coordinate(value: float) -> str:
+    return f"{round(value, 4) + 0.0:.4f}".rstrip("0").rstrip(".")  # + 0.0 turns -0.0 into 0.0
+
+
+@dataclass
+class _Cached:
+    forecast: Forecast
+    expires: datetime | None
+    last_modified: str | None
+
+
+def _expires(value: str | None) -> datetime | None:
+    try:
+        when = parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None  # "-1", "0" or garbage: already expired
+    return when if when is not None and when.tzinfo is not None else None
+
+
+class MetNo:
+    """One conditional GET per location; cities that fail are logged and left out, all failing raises."""
+
+    name = "met_no"
+    kind: Kind = "weather"
+
+    def __init__(
+        self, config: Config, locations: Sequence[Location], clock: Callable[[], datetime] | None = None
+    ) -> None:
+        self.config = config
+        self.locations = tuple(locations)
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._cache: dict[str, _Cached] = {}
+
+    async def _forecast(self, session: aiohttp.ClientSession, location: Location) -> Forecast:
+        cached = self._cache.get(location.id)
+        if cached and cached.expires is not None and self._clock() < cached.expires:
+            return cached.forecast
+        headers = {"User-Agent": self.config.user_agent, "Accept": "application/json"}
+        if cached and cached.last_modified:
+            headers["If-Modified-Since"] = cached.last_modified
+        response = await read_bounded(
+            session,
+            f"{self.config.base_url}/weatherapi/locationforecast/2.0/compact",
+            params={"lat": _coordinate(location.latitude), "lon": _coordinate(location.longitude)},
+            headers=headers,
+            timeout=self.config.timeout,
+            max_bytes=self.config.max_bytes,
+            ok_statuses=(200, 203, 304),
+        )
+        last_modified = response.headers.get("Last-Modified")
+        if response.status == 304:
+            if cached is None:
+                raise FormatError("304 Not Modified without a cached document")
+            forecast, last_modified = cached.forecast, last_modified or cached.last_modified
+        else:
+            if response.status == 203:
+                log.warning("met_no: 203, this product version is deprecated or beta")
+            forecast = load(response.body)
+        self._cache[location.id] = _Cached(forecast, _expires(response.headers.get("Expires")), last_modified)
+        return forecast
+
+    async def _one(self, session: aiohttp.ClientSession, location: Location) -> Temperature | ProviderError:
+        try:
+            reading = pick(await self._forecast(session, location), self._clock())
+        except ProviderError as exc:
+            return exc
+        return Temperature(city=location.id, temperature=reading.temperature, observed_at=reading.observed_at)
+
+    async def fetch(self, session: aiohttp.ClientSession) -> list[Temperature]:
+        results = await asyncio.gather(*(self._one(session, location) for location in self.locations))
+        temperatures = [result for result in results if isinstance(result, Temperature)]
+        failed = [
+            (location.id, result)
+            for location, result in zip(self.locations, results, strict=True)
+            if isinstance(result, ProviderError)
+        ]
+        if failed and not temperatures:
+            raise failed[0][1]
+        for city, error in failed:
+            log.warning("met_no: %s left out: %s", city, error)
+        return temperatures

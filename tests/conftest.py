@@ -1,0 +1,117 @@
+"""Shared fixtures: a private redis-server, fake upstreams on loopback, settings, a driven clock."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from aiohttp.test_utils import TestClient, TestServer
+from pytest_aiohttp import AiohttpClient, AiohttpServer
+
+from tests.fakes import Upstream
+from tests.redis_proc import RedisProcess
+from ticker.app import create_app
+from ticker.settings import Settings
+
+START = datetime(2026, 4, 1, 10, 15, tzinfo=UTC)
+
+
+class FakeClock:
+    """Time the tests move by hand."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own TICKER_* variables must not leak into the tests."""
+    for name in list(os.environ):
+        if name.startswith("TICKER_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def redis_proc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProcess]:
+    proc = RedisProcess(tmp_path_factory.mktemp("redis"))
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def redis_url(redis_proc: RedisProcess) -> str:
+    with redis.Redis.from_url(redis_proc.url) as client:
+        client.flushall()
+    return redis_proc.url
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
+    """A redis-server of this test's own, to kill and restart."""
+    proc = RedisProcess(tmp_path)
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+@dataclass
+class Upstreams:
+    fake: Upstream
+    url: str
+
+
+@pytest.fixture
+async def upstream(aiohttp_server: AiohttpServer) -> AsyncIterator[Upstreams]:
+    fake = Upstream()
+    server: TestServer = await aiohttp_server(fake.app())
+    yield Upstreams(fake, str(server.make_url("")).rstrip("/"))
+    fake.release.set()  # let hanging handlers finish before the server closes
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+SettingsFactory = Callable[..., Settings]
+
+
+@pytest.fixture
+def make_settings(upstream: Upstreams) -> SettingsFactory:
+    def make(**overrides: Any) -> Settings:
+        sections = {
+            name: {"base_url": upstream.url, "timeout": 2, **overrides.pop(name, {})}
+            for name in ("nbk", "cbr", "open_meteo", "met_no")
+        }
+        sections["met_no"].setdefault("user_agent", "ticker-tests/1.0 tests@example.kz")
+        base: dict[str, Any] = {"fetch_attempts": 1, "breaker_cooldown": 0, **sections}
+        return Settings(**{**base, **overrides})
+
+    return make
+
+
+AppFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
+
+
+@pytest.fixture
+def start_app(aiohttp_client: AiohttpClient, clock: FakeClock) -> AppFactory:
+    async def start(settings: Settings, **kwargs: Any) -> TestClient[Any, Any]:
+        kwargs.setdefault("clock", clock)
+        kwargs.setdefault("schedule", False)
+        return await aiohttp_client(create_app(settings, **kwargs))
+
+    return start

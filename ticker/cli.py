@@ -1,0 +1,140 @@
+"""argv -> Settings -> logging -> run. ``ticker serve``, ``ticker fetch``, ``ticker --version``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+
+import aiohttp
+from aiohttp import web
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+
+from ticker import __version__
+from ticker.logs import setup_logging
+from ticker.settings import Settings, describe_error, describe_settings_error
+
+log = logging.getLogger("ticker")
+SHUTDOWN_TIMEOUT = 5.0  # seconds in-flight requests get after SIGTERM; well inside a 10 s stop grace
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        print(f"ticker: {describe_error(exc)}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except SettingsError as exc:  # a value that is not the JSON the variable needs
+        print(f"ticker: invalid configuration:\n  {describe_settings_error(exc)}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def serve(settings: Settings, workers: int) -> int:
+    if workers > 1:
+        if not settings.redis_url:
+            print(
+                "ticker: --workers > 1 needs TICKER_REDIS_URL: workers share data and elect one fetcher "
+                "through Redis (without it, run one process)",
+                file=sys.stderr,
+            )
+            return 2
+        return _supervise(workers)
+    from ticker.app import create_app
+
+    log.info(
+        "ticker %s listening on %s:%d (store: %s, role: %s)",
+        __version__,
+        settings.host,
+        settings.port,
+        "redis" if settings.redis_url else "in-process",
+        settings.role,
+    )
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        reuse_port=os.environ.get("TICKER_REUSE_PORT") == "1" or None,
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
+        access_log=None,
+        print=None,
+        handle_signals=True,
+    )
+    log.info("ticker stopped cleanly")
+    return 0
+
+
+def _supervise(workers: int) -> int:
+    """N processes on one port (SO_REUSEPORT); SIGTERM/SIGINT go to all; exit 0 when all did."""
+    env = {**os.environ, "TICKER_REUSE_PORT": "1"}
+    children = [subprocess.Popen([sys.executable, "-m", "ticker", "serve"], env=env) for _ in range(workers)]
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    codes = [child.wait() for child in children]
+    return 0 if all(code == 0 for code in codes) else 1
+
+
+async def fetch_once(settings: Settings) -> tuple[bytes, bool]:
+    """Fetch every chain once through the same code the service runs; the strip and whether every
+    data kind got fresh data."""
+    from ticker.metrics import Metrics
+    from ticker.refresh import Refresher
+    from ticker.snapshot import Snapshot
+    from ticker.sources import build_providers
+    from ticker.store import MemoryStore
+
+    snapshot = Snapshot(settings)
+    store = MemoryStore()
+    async with aiohttp.ClientSession(headers={"User-Agent": f"ticker/{__version__}"}) as session:
+        metrics = Metrics(settings.source_names, lambda: snapshot.entries, snapshot.clock)
+        refresher = Refresher(settings, build_providers(settings), snapshot, store, session, metrics)
+        await asyncio.gather(
+            refresher.run(settings.rate_sources[0]), refresher.run(settings.weather_sources[0])
+        )
+    snapshot.close()
+    body = snapshot.render("ticker").body
+    strip = json.loads(body)
+    fresh = all(any(not item["stale"] for item in strip[kind]) for kind in ("rates", "weather"))
+    return body, fresh
+
+
+def fetch(settings: Settings) -> int:
+    body, fresh = asyncio.run(fetch_once(settings))
+    sys.stdout.write(body.decode() + "\n")
+    if not fresh:
+        print("ticker: not every data kind got fresh data (see the log above)", file=sys.stderr)
+    return 0 if fresh else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ticker", description="KZT rates and city temperatures strip.")
+    parser.add_argument("--version", action="version", version=f"ticker {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve_p = sub.add_parser("serve", help="run the HTTP service and the scheduled fetchers")
+    serve_p.add_argument("--host", help="listen address (default TICKER_HOST or 0.0.0.0)")
+    serve_p.add_argument("--port", type=int, help="listen port (default TICKER_PORT or 8080)")
+    serve_p.add_argument("--workers", type=int, default=1, help="processes sharing the port (needs Redis)")
+    sub.add_parser("fetch", help="fetch every source once, print the strip JSON, exit 0 if all fresh")
+    args = parser.parse_args(argv)
+
+    given = {"host": getattr(args, "host", None), "port": getattr(args, "port", None)}
+    overrides = {k: v for k, v in given.items() if v is not None}
+    settings = load_settings(**overrides)
+    setup_logging(settings.log_level)
+    if args.command == "serve":
+        if args.workers < 1:
+            parser.error("--workers must be at least 1")
+        return serve(settings, args.workers)
+    return fetch(settings)

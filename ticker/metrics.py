@@ -1,0 +1,71 @@
+"""Prometheus metrics: one registry per app, request counts kept as plain ints on the hot path."""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from ticker.state import Entries
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class _Live(Collector):
+    """Values read at scrape time: request counts, data age per source, store health, streams."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.m = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily(
+            "ticker_http_requests", "HTTP requests by route and status", labels=["route", "status"]
+        )
+        for (route, status), count in sorted(self.m.requests.items()):
+            requests.add_metric([route, str(status)], count)
+        yield requests
+        age = GaugeMetricFamily(
+            "ticker_data_age_seconds", "Seconds since the newest good fetch, per source", labels=["source"]
+        )
+        now = self.m.clock()
+        for source in self.m.sources:
+            fetched = [e.fetched_at for e in self.m.entries().get(source, {}).values()]
+            if fetched:
+                age.add_metric([source], (now - max(fetched)).total_seconds())
+        yield age
+        yield GaugeMetricFamily("ticker_store_up", "1 when the store answers", value=self.m.store_up)
+        yield GaugeMetricFamily("ticker_sse_clients", "Open event streams", value=self.m.streams)
+
+
+class Metrics:
+    def __init__(
+        self, sources: list[str], entries: Callable[[], dict[str, Entries]], clock: Callable[[], datetime]
+    ):
+        self.registry = CollectorRegistry()
+        self.sources = sources
+        self.entries = entries
+        self.clock = clock
+        self.requests: Tally[tuple[str, int]] = Tally()
+        self.store_up = 1.0
+        self.streams = 0
+        self.fetches = Counter(
+            "ticker_fetches",
+            "Fetch runs by source and outcome",
+            ["source", "outcome"],
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "ticker_fetch_duration_seconds",
+            "Time spent fetching, retries included",
+            ["source"],
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+            registry=self.registry,
+        )
+        self.registry.register(_Live(self))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,81 @@
+"""The public JSON contract: response models (also the source of /openapi.json)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from providers.base import Trend
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class WeatherItem(_Out):
+    city: str = Field(description="configured city id")
+    name: str = Field(description="display name in the requested language")
+    temperature: float | None = Field(description="°C at 2 m; null before the first data or when unknown")
+    unit: Literal["°C"] = "°C"
+    observed_at: dt.datetime | None = Field(description="UTC instant the value is valid for")
+    source: str | None = Field(description="the source that supplied this value")
+    stale: bool = Field(description="true when the value is older than its source's STALE_AFTER")
+
+
+class RateItem(_Out):
+    currency: str = Field(description="ISO 4217 code")
+    rate: float | None = Field(description="KZT for ONE unit of the currency")
+    change: float | None = Field(description="KZT change per unit against the previous official rate")
+    trend: Trend | None
+    date: dt.date | None = Field(description="the date the rate is official for")
+    source: str | None
+    stale: bool
+
+
+class Ticker(_Out):
+    updated_at: dt.datetime | None = Field(description="when the data shown last changed (UTC)")
+    weather: list[WeatherItem]
+    rates: list[RateItem]
+
+
+class Rates(_Out):
+    updated_at: dt.datetime | None
+    rates: list[RateItem]
+
+
+class Weather(_Out):
+    updated_at: dt.datetime | None
+    weather: list[WeatherItem]
+
+
+class Error(_Out):
+    error: str = Field(description="what went wrong, for a person")
+    status: int
+    parameter: str | None = None
+    allowed: list[str] | None = Field(default=None, description="the values that would have been accepted")
+
+
+class SourceReport(_Out):
+    source: str
+    kind: Literal["rates", "weather"]
+    items: int
+    age_seconds: float | None = Field(description="seconds since the last good fetch")
+    stale: bool
+    last_error: str | None
+    failures: int
+    open_until: dt.datetime | None
+
+
+class Readiness(_Out):
+    ready: bool
+    reason: str | None
+    store: Literal["memory", "redis"]
+    store_ok: bool
+    sources: list[SourceReport]
+
+
+class Health(_Out):
+    status: Literal["ok"] = "ok"
+    version: str

@@ -1,0 +1,169 @@
+"""The shared store: the only module that knows Redis key names.
+
+``ticker:v1:data:<source>``   hash  item key -> Entry JSON
+``ticker:v1:ts:<source>``     hash  item key -> fetched_at (epoch seconds), for newest-wins in Lua
+``ticker:v1:status:<source>`` string SourceStatus JSON
+``ticker:v1:claim:<source>:<slot>`` string owner, with expiry: one fetch per source per time slot
+``ticker:v1:updates``         channel: ``data:<source>`` / ``status:<source>``
+
+Writes are one Lua script (atomic merge + publish), so replicas never overwrite newer data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+from pydantic import ValidationError
+from redis.exceptions import RedisError
+
+from ticker.state import Entries, Entry, SourceStatus
+from ticker.store import RESYNC, StoreError
+
+log = logging.getLogger(__name__)
+
+PREFIX = "ticker:v1:"
+CHANNEL = PREFIX + "updates"
+SOURCES_SET = PREFIX + "sources"
+
+_MERGE = """
+local changed = 0
+for i = 1, #ARGV - 1, 3 do
+  local field, ts, value = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
+  local have = tonumber(redis.call('HGET', KEYS[2], field) or '-1')
+  if ts > have then
+    redis.call('HSET', KEYS[1], field, value)
+    redis.call('HSET', KEYS[2], field, ARGV[i + 1])
+    changed = changed + 1
+  end
+end
+if changed > 0 then
+  redis.call('SADD', KEYS[4], ARGV[#ARGV])
+  redis.call('PUBLISH', KEYS[3], 'data:' .. ARGV[#ARGV])
+end
+return changed
+"""
+
+_CLAIM = """
+local have = redis.call('GET', KEYS[1])
+if have == ARGV[1] then return 1 end
+if have then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class RedisStore:
+    kind = "redis"
+
+    def __init__(self, url: str, *, timeout: float = 2.0) -> None:
+        self.url = url
+        self._client: aioredis.Redis = aioredis.from_url(
+            url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            health_check_interval=15,
+            decode_responses=True,
+        )
+        self._merge = self._client.register_script(_MERGE)
+        self._claim = self._client.register_script(_CLAIM)
+        self._release = self._client.register_script(_RELEASE)
+
+    async def load(self) -> tuple[dict[str, Entries], dict[str, SourceStatus]]:
+        try:
+            sources = cast(set[str], await self._client.smembers(SOURCES_SET))
+            entries: dict[str, Entries] = {}
+            status: dict[str, SourceStatus] = {}
+            for source in sorted(sources):
+                raw = cast(dict[str, str], await self._client.hgetall(PREFIX + f"data:{source}"))
+                entries[source] = {k: e for k, e in ((k, _entry(v)) for k, v in raw.items()) if e}
+                text = await self._client.get(PREFIX + f"status:{source}")
+                if text:
+                    status[source] = SourceStatus.model_validate_json(text)
+        except RedisError as exc:
+            raise StoreError(f"redis: {exc}") from exc
+        return entries, status
+
+    async def write(self, source: str, entries: Mapping[str, Entry]) -> list[str]:
+        args: list[Any] = []
+        for key, entry in entries.items():
+            args += [key, f"{entry.fetched_at.timestamp():.6f}", entry.model_dump_json()]
+        keys = [PREFIX + f"data:{source}", PREFIX + f"ts:{source}", CHANNEL, SOURCES_SET]
+        try:
+            changed = await self._merge(keys=keys, args=[*args, source])
+        except RedisError as exc:
+            raise StoreError(f"redis: {exc}") from exc
+        return list(entries) if int(changed) else []
+
+    async def write_status(self, status: SourceStatus) -> None:
+        try:
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.set(PREFIX + f"status:{status.source}", status.model_dump_json())
+                pipe.sadd(SOURCES_SET, status.source)
+                pipe.publish(CHANNEL, f"status:{status.source}")
+                await pipe.execute()
+        except RedisError as exc:
+            raise StoreError(f"redis: {exc}") from exc
+
+    async def updates(self) -> AsyncIterator[str]:
+        """Yield announcements; on a lost connection reconnect with backoff and yield RESYNC."""
+        delay = 0.2
+        while True:
+            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(CHANNEL)
+                delay = 0.2
+                yield RESYNC
+                while True:
+                    message = await pubsub.get_message(timeout=30.0)
+                    if message is not None and isinstance(message.get("data"), str):
+                        yield message["data"]
+            except (RedisError, OSError) as exc:
+                log.warning("redis subscription lost (%s); retrying in %.1f s", exc, delay)
+            finally:
+                with contextlib.suppress(RedisError, OSError, TimeoutError):
+                    await asyncio.wait_for(pubsub.aclose(), 1.0)  # type: ignore[no-untyped-call]
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def claim(self, source: str, slot: int, ttl: float, owner: str) -> bool:
+        try:
+            got = await self._claim(keys=[PREFIX + f"claim:{source}:{slot}"], args=[owner, int(ttl * 1000)])
+        except RedisError as exc:
+            raise StoreError(f"redis: {exc}") from exc
+        return bool(int(got))
+
+    async def release(self, source: str, slot: int, owner: str) -> None:
+        try:
+            await self._release(keys=[PREFIX + f"claim:{source}:{slot}"], args=[owner])
+        except RedisError as exc:
+            raise StoreError(f"redis: {exc}") from exc
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._client.ping())
+        except RedisError:
+            return False
+
+    async def close(self) -> None:
+        try:
+            await asyncio.wait_for(self._client.aclose(), 2.0)
+        except (RedisError, OSError, TimeoutError):
+            log.warning("redis did not close cleanly")
+
+
+def _entry(text: str) -> Entry | None:
+    try:
+        return Entry.model_validate_json(text)
+    except ValidationError:
+        log.warning("ignoring an unreadable entry in redis")
+        return None

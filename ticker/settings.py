@@ -1,0 +1,164 @@
+"""All configuration, from ``TICKER_*`` environment variables (nested sections with ``__``)."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from providers.base import Location, SourceConfig
+from providers.cbr import Config as CbrConfig
+from providers.met_no import Config as MetNoConfig
+from providers.nbk import Config as NbkConfig
+from providers.open_meteo import Config as OpenMeteoConfig
+
+ENV_PREFIX = "TICKER_"
+LANGS = ("en", "ru", "kk")
+_CITY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+class City(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    name: str = Field(min_length=1, max_length=80)
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    names: dict[Literal["en", "ru", "kk"], str] = Field(default_factory=dict)
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _CITY_ID.match(value):
+            raise ValueError("city id must be lower-case letters, digits, '-' or '_' (at most 40)")
+        return value
+
+    def display_name(self, lang: str) -> str:
+        return self.names.get(lang) or self.name  # type: ignore[call-overload]
+
+    @property
+    def location(self) -> Location:
+        return Location(id=self.id, latitude=self.latitude, longitude=self.longitude)
+
+
+DEFAULT_CITIES = [
+    City(
+        id="astana", name="Astana", latitude=51.1801, longitude=71.446, names={"ru": "Астана", "kk": "Астана"}
+    ),
+    City(
+        id="almaty",
+        name="Almaty",
+        latitude=43.2565,
+        longitude=76.9285,
+        names={"ru": "Алматы", "kk": "Алматы"},
+    ),
+]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore", frozen=True
+    )
+
+    host: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=0, le=65535)
+    redis_url: str | None = None
+    role: Literal["all", "api", "fetcher"] = "all"
+    currencies: list[str] = Field(default_factory=lambda: ["USD", "EUR", "RUB", "CNY"])
+    cities: list[City] = Field(default_factory=lambda: list(DEFAULT_CITIES))
+    rate_sources: list[Literal["nbk", "cbr"]] = ["nbk", "cbr"]
+    weather_sources: list[Literal["open_meteo", "met_no"]] = ["open_meteo", "met_no"]
+    cors_origins: list[str] = Field(default_factory=lambda: ["*"])
+    sse_heartbeat: float = Field(default=15, gt=0, le=300)
+    fetch_attempts: int = Field(default=3, ge=1, le=10)
+    breaker_cooldown: float = Field(default=30, ge=0, le=3600)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    nbk: NbkConfig = Field(default_factory=NbkConfig)
+    cbr: CbrConfig = Field(default_factory=CbrConfig)
+    open_meteo: OpenMeteoConfig = Field(default_factory=OpenMeteoConfig)
+    met_no: MetNoConfig = Field(default_factory=MetNoConfig)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # unset or empty: the in-process store
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("currencies")
+    @classmethod
+    def _currencies(cls, value: list[str]) -> list[str]:
+        codes = [code.strip().upper() for code in value]
+        bad = [code for code in codes if len(code) != 3 or not code.isalpha() or code == "KZT"]
+        if bad:
+            raise ValueError(f"not ISO 4217 codes other than KZT: {bad}")
+        if not codes or len(set(codes)) != len(codes):
+            raise ValueError("must be a non-empty list without duplicates")
+        return codes
+
+    @field_validator("cities")
+    @classmethod
+    def _cities(cls, value: list[City]) -> list[City]:
+        ids = [city.id for city in value]
+        if not ids or len(set(ids)) != len(ids):
+            raise ValueError("must be a non-empty list with unique ids")
+        return value
+
+    @field_validator("rate_sources", "weather_sources")
+    @classmethod
+    def _chain(cls, value: list[str]) -> list[str]:
+        if not value or len(set(value)) != len(value):
+            raise ValueError("must be a non-empty list without duplicates")
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not re.match(r"^https?://[^/\s]+$", origin):
+                raise ValueError(f"{origin!r} is not '*' or an origin like https://example.kz")
+        return value
+
+    @model_validator(mode="after")
+    def _stale_after_interval(self) -> Settings:
+        for name in self.source_names:
+            cfg = self.source_config(name)
+            if cfg.stale_seconds < cfg.interval:
+                raise ValueError(f"{name}: stale_after must not be shorter than interval")
+        return self
+
+    @property
+    def source_names(self) -> list[str]:
+        return [*self.rate_sources, *self.weather_sources]
+
+    def source_config(self, name: str) -> SourceConfig:
+        config: SourceConfig = getattr(self, name)
+        return config
+
+    @property
+    def locations(self) -> list[Location]:
+        return [city.location for city in self.cities]
+
+
+def describe_error(error: ValidationError) -> str:
+    """Name the environment variable behind each problem, e.g. ``TICKER_NBK__INTERVAL``."""
+    lines = []
+    for problem in error.errors():
+        parts = [str(p) for p in problem["loc"] if not isinstance(p, int)]
+        head = [p for p in parts if p.isidentifier()][:2]
+        var = ENV_PREFIX + "__".join(head).upper() if head else "settings"
+        detail = ".".join(str(p) for p in problem["loc"])
+        lines.append(f"{var}: {problem['msg']} (at {detail}, got {problem.get('input')!r})")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def describe_settings_error(error: Exception) -> str:
+    """pydantic-settings names the field of an undecodable value; name the variable instead."""
+    match = re.search(r'field "([a-z_]+)"', str(error))
+    var = ENV_PREFIX + match.group(1).upper() if match else "a TICKER_ variable"
+    return f'{var}: not valid JSON (lists look like ["USD","EUR"]): {error.__cause__ or error}'

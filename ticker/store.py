@@ -1,0 +1,107 @@
+"""The store interface and its in-process implementation; ``redis_store`` is the shared one.
+
+Both keep the latest good entries per source (newest ``fetched_at`` wins), each source's status, and
+announce every change to listeners; both pass the same contract tests (tests/test_store.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from typing import Protocol
+
+from ticker.state import Entries, Entry, SourceStatus, merge
+
+RESYNC = "*"  # an announcement that means "reload everything" (first connect, reconnect)
+
+
+class StoreError(Exception):
+    """The store cannot be reached; callers keep what they have in memory and try again later."""
+
+
+class Store(Protocol):
+    kind: str
+
+    async def load(self) -> tuple[dict[str, Entries], dict[str, SourceStatus]]: ...
+
+    async def write(self, source: str, entries: Mapping[str, Entry]) -> list[str]:
+        """Merge newest-wins, announce ``data:<source>`` if anything changed; returns changed keys."""
+        ...
+
+    async def write_status(self, status: SourceStatus) -> None: ...
+
+    def updates(self) -> AsyncIterator[str]:
+        """Announcements: ``data:<source>``, ``status:<source>`` or RESYNC (yielded first, and after
+        every reconnect)."""
+        ...
+
+    async def claim(self, source: str, slot: int, ttl: float, owner: str) -> bool:
+        """True for exactly one caller per (source, slot) until ``ttl`` seconds pass."""
+        ...
+
+    async def release(self, source: str, slot: int, owner: str) -> None: ...
+
+    async def ping(self) -> bool: ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryStore:
+    """The embedded default: one process, same behaviour, nothing outside."""
+
+    kind = "memory"
+
+    def __init__(self) -> None:
+        self._entries: dict[str, Entries] = {}
+        self._status: dict[str, SourceStatus] = {}
+        self._claims: dict[tuple[str, int], str] = {}
+        self._listeners: set[asyncio.Queue[str]] = set()
+
+    def _announce(self, message: str) -> None:
+        for queue in self._listeners:
+            queue.put_nowait(message)
+
+    async def load(self) -> tuple[dict[str, Entries], dict[str, SourceStatus]]:
+        return {s: dict(e) for s, e in self._entries.items()}, dict(self._status)
+
+    async def write(self, source: str, entries: Mapping[str, Entry]) -> list[str]:
+        changed = merge(self._entries.setdefault(source, {}), entries)
+        if changed:
+            self._announce(f"data:{source}")
+        return changed
+
+    async def write_status(self, status: SourceStatus) -> None:
+        self._status[status.source] = status
+        self._announce(f"status:{status.source}")
+
+    async def updates(self) -> AsyncIterator[str]:
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        self._listeners.add(queue)
+        try:
+            yield RESYNC
+            while True:
+                yield await queue.get()
+        finally:
+            self._listeners.discard(queue)
+
+    async def claim(self, source: str, slot: int, ttl: float, owner: str) -> bool:
+        self._claims = {k: v for k, v in self._claims.items() if k[1] >= slot - 1}  # stay bounded
+        return self._claims.setdefault((source, slot), owner) == owner
+
+    async def release(self, source: str, slot: int, owner: str) -> None:
+        if self._claims.get((source, slot)) == owner:
+            del self._claims[(source, slot)]
+
+    async def ping(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        self._listeners.clear()
+
+
+def create_store(redis_url: str | None) -> Store:
+    if not redis_url:
+        return MemoryStore()
+    from ticker.redis_store import RedisStore
+
+    return RedisStore(redis_url)

@@ -1,0 +1,72 @@
+"""Checks beyond the schema: a value that is impossible is dropped, one that is implausible is held
+back until the next fetch confirms it. Nothing here touches I/O."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from providers.base import Rate, Record, Temperature
+from ticker.state import Entry, record_key
+
+MIN_TEMPERATURE, MAX_TEMPERATURE = -90.0, 60.0  # beyond Earth's records
+MAX_RATE_JUMP = (
+    0.2  # a fifth against the last good value (the 2015 float moved ~30% once: it is held, then shown)
+)
+MAX_TEMPERATURE_JUMP = 30.0  # °C between two fetches
+
+
+def impossible(record: Record) -> str | None:
+    if isinstance(record, Rate):
+        if not math.isfinite(record.rate) or record.rate <= 0:
+            return f"{record.currency}: rate {record.rate} is not a positive number"
+        if record.change is not None and not math.isfinite(record.change):
+            return f"{record.currency}: change is not finite"
+    elif record.temperature is not None and not MIN_TEMPERATURE <= record.temperature <= MAX_TEMPERATURE:
+        return f"{record.city}: {record.temperature} °C is outside physical bounds"
+    return None
+
+
+def jump(record: Record, last: Record) -> bool:
+    if isinstance(record, Rate) and isinstance(last, Rate):
+        return abs(record.rate - last.rate) > MAX_RATE_JUMP * last.rate
+    if isinstance(record, Temperature) and isinstance(last, Temperature):
+        if record.temperature is None or last.temperature is None:
+            return False
+        return abs(record.temperature - last.temperature) > MAX_TEMPERATURE_JUMP
+    return False
+
+
+@dataclass
+class Verdict:
+    accepted: list[Record] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Validator:
+    """Per source: remembers values held back, so the next fetch can confirm them."""
+
+    held: dict[str, Record] = field(default_factory=dict)
+
+    def check(self, records: Iterable[Record], wanted: set[str], last_good: Mapping[str, Entry]) -> Verdict:
+        verdict = Verdict()
+        for record in records:
+            key = record_key(record)
+            if key not in wanted:
+                continue
+            problem = impossible(record)
+            if problem:
+                verdict.rejected.append(problem)
+                continue
+            last = last_good.get(key)
+            pending = self.held.pop(key, None)
+            implausible = last is not None and jump(record, last.record)
+            if implausible and (pending is None or jump(record, pending)):
+                self.held[key] = record  # wait for a second opinion
+                verdict.held.append(key)
+                continue
+            verdict.accepted.append(record)
+        return verdict

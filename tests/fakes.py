@@ -84,9 +84,11 @@ def met_no_doc(temperature: float, at: datetime) -> bytes:
         {
             "type": "Feature",
             "geometry": {"type": "Point", "coordinates": [71.446, 51.1801, 358]},
-            "properties": {"meta": {"updated_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "units": {}},
-                           "timeseries": series},
-        }  # fmt: skip
+            "properties": {
+                "meta": {"updated_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "units": {}},
+                "timeseries": series,
+            },
+        }
     ).encode()
 
 
@@ -128,7 +130,9 @@ class Upstream:
     async def _serve(self, source: str, request: web.Request, ok: Any) -> web.StreamResponse:
         fault = self.fault.get(source, "ok")
         if fault in ("500", "503", "404"):
-            return web.json_response({"error": True, "reason": "The service is overloaded"}, status=int(fault))
+            return web.json_response(
+                {"error": True, "reason": "The service is overloaded"}, status=int(fault)
+            )
         if fault == "429":
             return web.json_response(
                 {"error": True, "reason": "Minutely API request limit exceeded."},
@@ -146,14 +150,18 @@ class Upstream:
         if fault in ("huge", "slow", "truncated"):
             return await self._stream_fault(fault, request)
         if fault == "wrongroot":
-            return web.Response(body=b"<?xml version='1.0'?><error>maintenance</error>", content_type="text/xml")
+            return web.Response(
+                body=b"<?xml version='1.0'?><error>maintenance</error>", content_type="text/xml"
+            )
         response: web.StreamResponse = await ok(request, fault)
         return response
 
     async def _stream_fault(self, fault: str, request: web.Request) -> web.StreamResponse:
         if fault == "truncated":
             body = nbk_xml(self.rates, self.nbk_date)
-            response = web.StreamResponse(headers={"Content-Type": "text/xml", "Content-Length": str(len(body))})
+            response = web.StreamResponse(
+                headers={"Content-Type": "text/xml", "Content-Length": str(len(body))}
+            )
             await response.prepare(request)
             await response.write(body[: len(body) // 2])
             assert request.transport is not None

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import threading
 from pathlib import Path
+from typing import IO
 
 
 def redis_binary() -> str:
@@ -27,6 +28,11 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _drain(stream: IO[str]) -> None:
+    for _ in stream:  # keep the pipe from filling up
+        pass
 
 
 class RedisProcess:
@@ -56,8 +62,7 @@ class RedisProcess:
         for line in self.proc.stdout:  # blocks until the server says it is ready (or dies)
             seen.append(line)
             if "Ready to accept connections" in line:
-                stdout = self.proc.stdout
-                threading.Thread(target=lambda: [None for _ in stdout], daemon=True).start()  # keep draining
+                threading.Thread(target=_drain, args=(self.proc.stdout,), daemon=True).start()
                 return
         raise RuntimeError("redis-server did not start:\n" + "".join(seen[-20:]))
 

@@ -142,4 +142,5 @@ def _routes(app: web.Application) -> None:
         app.router.add_get("/widget.js", views.static_file("widget.js", "text/javascript"))
         app.router.add_get("/", views.static_file("index.html", "text/html", max_age=60))
     for resource in list(app.router.resources()):  # CORS preflight wherever a GET is served
-        resource.add_route("OPTIONS", views.preflight)
+        if isinstance(resource, web.Resource):
+            resource.add_route("OPTIONS", views.preflight)

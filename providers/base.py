@@ -15,7 +15,7 @@ from email.utils import parsedate_to_datetime
 from typing import Literal, Protocol
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 Trend = Literal["up", "down", "flat"]
 Kind = Literal["rates", "weather"]
@@ -88,6 +88,14 @@ class SourceConfig(BaseModel):
     def _timeout(cls, value: float) -> float:
         if not 0 < value <= 300:
             raise ValueError("must be more than 0 and at most 300 seconds")
+        return value
+
+    @field_validator("stale_after")
+    @classmethod
+    def _stale_after(cls, value: float | None, info: ValidationInfo) -> float | None:
+        interval = info.data.get("interval")
+        if value is not None and interval is not None and value < interval:
+            raise ValueError(f"must not be shorter than the interval ({interval:g} s)")
         return value
 
     @property

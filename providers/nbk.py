@@ -7,6 +7,7 @@ years, and long-discontinued currencies still listed under old dates). Values ar
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -87,7 +88,7 @@ def parse(body: bytes) -> list[Rate]:
     """Rates per ONE unit from either NBK document; raises FormatError on anything else."""
     try:
         root = SafeET.fromstring(body, forbid_dtd=True)
-    except (ParseError, DefusedXmlException, ValueError) as exc:
+    except (ParseError, DefusedXmlException, ValueError, LookupError) as exc:  # LookupError: unknown encoding
         raise FormatError(f"not well-formed NBK XML: {exc}") from exc
     if root.tag == "rates":
         doc_date = root.findtext("date")
@@ -96,8 +97,10 @@ def parse(body: bytes) -> list[Rate]:
         day = _date(doc_date)
         dated = [(item, day) for item in root.findall("item")]
     elif root.tag == "rss":
-        items = root.findall("channel/item")
-        dated = [(item, _date(item.findtext("pubDate") or "")) for item in items]
+        dated = []
+        for item in root.findall("channel/item"):
+            with contextlib.suppress(FormatError):  # an item without a readable date is skipped
+                dated.append((item, _date(item.findtext("pubDate") or "")))
         newest = max((day for _, day in dated), default=None)
         dated = [(item, day) for item, day in dated if day == newest]  # drop discontinued currencies
     else:

@@ -38,6 +38,13 @@ def _coordinate(value: float) -> str:
 
 
 def _observed_at(raw: Any, offset: Any) -> datetime:
+    try:
+        return _instant(raw, offset)
+    except (OverflowError, ValueError, OSError) as exc:
+        raise FormatError(f"current.time {raw!r} with offset {offset!r} is not a usable instant") from exc
+
+
+def _instant(raw: Any, offset: Any) -> datetime:
     if isinstance(raw, int | float) and not isinstance(raw, bool):  # timeformat=unixtime
         return datetime.fromtimestamp(raw, UTC)
     if not isinstance(raw, str):
@@ -78,7 +85,7 @@ def parse(body: bytes, cities: Sequence[str]) -> list[Temperature]:
     """One Temperature per city, matched by position; raises FormatError on any mismatch."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:  # includes a mid-stream error appended to a 200
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # incl. a mid-stream error in a 200
         raise FormatError(f"not valid JSON: {exc}") from exc
     elements = data if isinstance(data, list) else [data]
     if len(elements) != len(cities):

@@ -109,6 +109,7 @@ class Upstream:
         self.local_time = "2026-04-01T15:15"  # Asia/Almaty, UTC+5
         self.release = asyncio.Event()  # a hanging handler waits on this
         self.requests: list[web.Request] = []
+        self.arrived = asyncio.Event()  # set by every request
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -123,6 +124,7 @@ class Upstream:
         async def handler(request: web.Request) -> web.StreamResponse:
             self.hits[source] += 1
             self.requests.append(request)
+            self.arrived.set()
             return await self._serve(source, request, ok)
 
         return handler
@@ -130,9 +132,7 @@ class Upstream:
     async def _serve(self, source: str, request: web.Request, ok: Any) -> web.StreamResponse:
         fault = self.fault.get(source, "ok")
         if fault in ("500", "503", "404"):
-            return web.json_response(
-                {"error": True, "reason": "The service is overloaded"}, status=int(fault)
-            )
+            return web.json_response({"error": True, "reason": "The service is overloaded"}, status=int(fault))
         if fault == "429":
             return web.json_response(
                 {"error": True, "reason": "Minutely API request limit exceeded."},
@@ -150,18 +150,14 @@ class Upstream:
         if fault in ("huge", "slow", "truncated"):
             return await self._stream_fault(fault, request)
         if fault == "wrongroot":
-            return web.Response(
-                body=b"<?xml version='1.0'?><error>maintenance</error>", content_type="text/xml"
-            )
+            return web.Response(body=b"<?xml version='1.0'?><error>maintenance</error>", content_type="text/xml")
         response: web.StreamResponse = await ok(request, fault)
         return response
 
     async def _stream_fault(self, fault: str, request: web.Request) -> web.StreamResponse:
         if fault == "truncated":
             body = nbk_xml(self.rates, self.nbk_date)
-            response = web.StreamResponse(
-                headers={"Content-Type": "text/xml", "Content-Length": str(len(body))}
-            )
+            response = web.StreamResponse(headers={"Content-Type": "text/xml", "Content-Length": str(len(body))})
             await response.prepare(request)
             await response.write(body[: len(body) // 2])
             assert request.transport is not None

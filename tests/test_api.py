@@ -93,9 +93,7 @@ async def test_items_turn_stale_after_stale_after_and_fresh_again_on_a_fetch(
     assert not (await (await client.get("/v1/rates")).json())["rates"][0]["stale"]
 
 
-async def test_errors_are_json_with_the_right_status(
-    start_app: AppFactory, make_settings: SettingsFactory
-) -> None:
+async def test_errors_are_json_with_the_right_status(start_app: AppFactory, make_settings: SettingsFactory) -> None:
     client = await start_app(make_settings())
     resp = await client.get("/nope")
     assert resp.status == 404

@@ -31,9 +31,7 @@ def by_code(rates: list[Rate]) -> dict[str, Rate]:
 
 
 def doc(*valutes: str, day: str = "25.04.2026", root: str = "ValCurs") -> bytes:
-    body = (
-        f'<?xml version="1.0" encoding="windows-1251"?><{root} Date="{day}" name="Foreign Currency Market">'
-    )
+    body = f'<?xml version="1.0" encoding="windows-1251"?><{root} Date="{day}" name="Foreign Currency Market">'
     return (body + "".join(valutes) + f"</{root}>").encode("cp1251")
 
 
@@ -67,9 +65,7 @@ def test_older_document_without_vunitrate_divides_value_by_nominal() -> None:
     kzt_per_rub = Decimal("20.2219") / 100
     assert rates.keys() == {"RUB", "USD", "EUR", "UAH", "JPY"}
     assert {rate.date for rate in rates.values()} == {date(2023, 9, 27)}
-    assert rates["UAH"].rate == pytest.approx(
-        float(Decimal("26.1299") / 10 / kzt_per_rub)
-    )  # 12.92, not 129.2
+    assert rates["UAH"].rate == pytest.approx(float(Decimal("26.1299") / 10 / kzt_per_rub))  # 12.92, not 129.2
     assert round(rates["UAH"].rate, 2) == 12.92
     assert round(rates["USD"].rate, 2) == 477.25
     assert round(rates["JPY"].rate, 3) == 3.202
@@ -143,9 +139,7 @@ def test_every_truncation_of_the_real_sample_is_a_format_error(cut: int) -> None
         parse(REAL[:cut])
 
 
-async def serve(
-    aiohttp_server: AiohttpServer, status: int, body: bytes, content_type: str
-) -> tuple[Config, list[str]]:
+async def serve(aiohttp_server: AiohttpServer, status: int, body: bytes, content_type: str) -> tuple[Config, list[str]]:
     hits: list[str] = []
 
     async def daily(request: web.Request) -> web.Response:

@@ -193,9 +193,7 @@ async def test_fetch_honours_expires_then_revalidates_with_last_modified(
     async def revalidate(request: web.Request) -> web.Response:
         if request.headers.get("If-Modified-Since") == LAST_MODIFIED:
             upstream.expires = clock[0] + timedelta(minutes=30)
-            return web.Response(
-                status=304, headers={"Expires": format_datetime(upstream.expires, usegmt=True)}
-            )
+            return web.Response(status=304, headers={"Expires": format_datetime(upstream.expires, usegmt=True)})
         return await upstream.sample(request)
 
     upstream.respond = revalidate
@@ -293,9 +291,7 @@ async def test_fetch_returns_the_cities_that_worked(
     [(200, b"<!DOCTYPE html><html><body>maintenance</body></html>"), (200, b'{"properties": {}}')],
     ids=["html-200", "json-without-timeseries"],
 )
-async def test_fetch_bad_body_is_a_format_error(
-    aiohttp_server: AiohttpServer, status: int, body: bytes
-) -> None:
+async def test_fetch_bad_body_is_a_format_error(aiohttp_server: AiohttpServer, status: int, body: bytes) -> None:
     async def bad(request: web.Request) -> web.Response:
         return web.Response(status=status, body=body, content_type="application/json")
 

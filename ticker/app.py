@@ -114,10 +114,11 @@ def create_app(
             await refresher.release_claims()
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
             snapshot.close()
             await session.close()
-            await store.close()
+            await store.close()  # also ends the store's subscription loop
+            if tasks:
+                await asyncio.wait(tasks, timeout=3)
 
     async def end_streams(app: web.Application) -> None:
         app[CLOSING].set()

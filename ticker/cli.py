@@ -45,7 +45,7 @@ def serve(settings: Settings, workers: int) -> int:
                 file=sys.stderr,
             )
             return 2
-        return _supervise(workers)
+        return _supervise(workers, settings)
     from ticker.app import create_app
 
     log.info(
@@ -70,9 +70,14 @@ def serve(settings: Settings, workers: int) -> int:
     return 0
 
 
-def _supervise(workers: int) -> int:
+def _supervise(workers: int, settings: Settings) -> int:
     """N processes on one port (SO_REUSEPORT); SIGTERM/SIGINT go to all; exit 0 when all did."""
-    env = {**os.environ, "TICKER_REUSE_PORT": "1"}
+    env = {
+        **os.environ,
+        "TICKER_REUSE_PORT": "1",
+        "TICKER_HOST": settings.host,  # --host/--port reach the workers too
+        "TICKER_PORT": str(settings.port),
+    }
     children = [subprocess.Popen([sys.executable, "-m", "ticker", "serve"], env=env) for _ in range(workers)]
 
     def forward(signum: int, _frame: object) -> None:
@@ -100,9 +105,7 @@ async def fetch_once(settings: Settings) -> tuple[bytes, bool]:
     async with aiohttp.ClientSession(headers={"User-Agent": f"ticker/{__version__}"}) as session:
         metrics = Metrics(settings.source_names, lambda: snapshot.entries, snapshot.clock)
         refresher = Refresher(settings, build_providers(settings), snapshot, store, session, metrics)
-        await asyncio.gather(
-            refresher.run(settings.rate_sources[0]), refresher.run(settings.weather_sources[0])
-        )
+        await asyncio.gather(refresher.run(settings.rate_sources[0]), refresher.run(settings.weather_sources[0]))
     snapshot.close()
     body = snapshot.render("ticker").body
     strip = json.loads(body)

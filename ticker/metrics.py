@@ -42,9 +42,7 @@ class _Live(Collector):
 
 
 class Metrics:
-    def __init__(
-        self, sources: list[str], entries: Callable[[], dict[str, Entries]], clock: Callable[[], datetime]
-    ):
+    def __init__(self, sources: list[str], entries: Callable[[], dict[str, Entries]], clock: Callable[[], datetime]):
         self.registry = CollectorRegistry()
         self.sources = sources
         self.entries = entries

@@ -74,6 +74,7 @@ class RedisStore:
             health_check_interval=15,
             decode_responses=True,
         )
+        self._closed = False
         self._merge = self._client.register_script(_MERGE)
         self._claim = self._client.register_script(_CLAIM)
         self._release = self._client.register_script(_RELEASE)
@@ -117,14 +118,15 @@ class RedisStore:
     async def updates(self) -> AsyncIterator[str]:
         """Yield announcements; on a lost connection reconnect with backoff and yield RESYNC."""
         delay = 0.2
-        while True:
+        while not self._closed:
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(CHANNEL)
                 delay = 0.2
                 yield RESYNC
-                while True:
-                    message = await pubsub.get_message(timeout=30.0)
+                while not self._closed:
+                    # short polls: redis-py can swallow a cancellation inside a long read
+                    message = await pubsub.get_message(timeout=1.0)
                     if message is not None and isinstance(message.get("data"), str):
                         yield message["data"]
             except (RedisError, OSError) as exc:
@@ -155,6 +157,7 @@ class RedisStore:
             return False
 
     async def close(self) -> None:
+        self._closed = True
         try:
             await asyncio.wait_for(self._client.aclose(), 2.0)
         except (RedisError, OSError, TimeoutError):

@@ -90,6 +90,8 @@ class Refresher:
         earlier = chain[: chain.index(source)]
         if not earlier:
             return True
+        if any(self._status(name).last_attempt is None for name in earlier):
+            return False  # its first run decides; if it fails, it hands over to us at once
         if any(not self._status(name).healthy for name in earlier):
             return True
         for key in self.wanted(source):
@@ -172,9 +174,7 @@ class Refresher:
             await self.sleep(pause)
         raise AssertionError("unreachable")
 
-    async def _succeeded(
-        self, source: str, status: SourceStatus, now: datetime, records: Sequence[Record]
-    ) -> None:
+    async def _succeeded(self, source: str, status: SourceStatus, now: datetime, records: Sequence[Record]) -> None:
         old: Entries = self.snapshot.entries.get(source, {})
         verdict = self._validators[source].check(records, self.wanted(source), old)
         for problem in verdict.rejected:

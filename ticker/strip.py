@@ -36,8 +36,7 @@ class StripBuilder:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._stale_after = {
-            name: timedelta(seconds=settings.source_config(name).stale_seconds)
-            for name in settings.source_names
+            name: timedelta(seconds=settings.source_config(name).stale_seconds) for name in settings.source_names
         }
         self._cities = {city.id: city for city in settings.cities}
 
@@ -95,9 +94,7 @@ class StripBuilder:
         name = self._cities[city_id].display_name(lang)
         record = pick.entry.record if pick.entry else None
         if not isinstance(record, Temperature) or pick.entry is None:
-            return WeatherItem(
-                city=city_id, name=name, temperature=None, observed_at=None, source=None, stale=True
-            )
+            return WeatherItem(city=city_id, name=name, temperature=None, observed_at=None, source=None, stale=True)
         return WeatherItem(
             city=city_id,
             name=name,

@@ -11,9 +11,7 @@ from providers.base import Rate, Record, Temperature
 from ticker.state import Entry, record_key
 
 MIN_TEMPERATURE, MAX_TEMPERATURE = -90.0, 60.0  # beyond Earth's records
-MAX_RATE_JUMP = (
-    0.2  # a fifth against the last good value (the 2015 float moved ~30% once: it is held, then shown)
-)
+MAX_RATE_JUMP = 0.2  # a fifth against the last good value (the 2015 float moved ~30% once: it is held, then shown)
 MAX_TEMPERATURE_JUMP = 30.0  # °C between two fetches
 
 

@@ -49,9 +49,7 @@ def strip_view(view: View) -> Handler:
         snapshot = request.app[SNAPSHOT]
         params = request.rel_url.query
         query = parse_query(params, snapshot.default) if params else None
-        return respond(
-            request, snapshot.render(view, query), request.app[CORS], request.app[CACHE_CONTROL][view]
-        )
+        return respond(request, snapshot.render(view, query), request.app[CORS], request.app[CACHE_CONTROL][view])
 
     return handler
 

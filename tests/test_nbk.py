@@ -1,0 +1,427 @@
+"""NBK: the pure parser on real and crafted bytes, and the fetch (date, fallback, caps) over loopback HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+from pytest_aiohttp import AiohttpServer
+
+from providers.base import FormatError, Rate, ResponseTooLarge, UpstreamStatusError
+from providers.nbk import Config, Nbk, parse
+
+SAMPLES = Path(__file__).parent / "samples" / "nbk"
+GET_RATES = (SAMPLES / "nbk_get_rates_2026-04-01.xml").read_bytes()  # real, fdate=01.04.2026
+LEGACY = (SAMPLES / "nbk_rates_all_2016-04-18_legacy.xml").read_bytes()  # real rates_all.xml, 18.04.2016
+# crafted from the formats in upstreams.md section 1
+FOUR_DIGIT = (SAMPLES / "crafted_rates_all_2025-05-12_four_digit_years.xml").read_bytes()
+MAINTENANCE = (SAMPLES / "crafted_maintenance_page.html").read_bytes()
+BOMB = (SAMPLES / "crafted_billion_laughs.xml").read_bytes()
+XXE = (SAMPLES / "crafted_external_entity.xml").read_bytes()
+
+CHANNEL = (
+    "<generator>Alternate RSS Builder</generator>"
+    "<title>Official exchange rates of National Bank of Republic Kazakhstan</title>"
+    "<link>www.nationalbank.kz</link>"
+    "<description>Official exchange rates of National Bank of Republic Kazakhstan</description>"
+)
+
+
+def by_code(rates: list[Rate]) -> dict[str, Rate]:
+    codes = [rate.currency for rate in rates]
+    assert len(codes) == len(set(codes)), "a currency is listed twice"
+    return {rate.currency: rate for rate in rates}
+
+
+def item(
+    code: str,
+    value: str,
+    quant: str = "1",
+    index: str = "<index></index>",
+    change: str = "0.00",
+    pub: str | None = None,
+) -> str:
+    pub_tag = "" if pub is None else f"<pubDate>{pub}</pubDate>"
+    return (
+        f"<item><fullname>ВАЛЮТА</fullname><title>{code}</title>{pub_tag}<description>{value}</description>"
+        f"<quant>{quant}</quant>{index}<change>{change}</change></item>"
+    )
+
+
+def rates_doc(*items: str, day: str | None = "01.04.2026", root: str = "rates") -> bytes:
+    date_tag = "" if day is None else f"<date>{day}</date>"
+    return (f'<?xml version="1.0" encoding="utf-8"?><{root}>{CHANNEL}{date_tag}{"".join(items)}</{root}>').encode()
+
+
+def rss_doc(*items: str) -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>{CHANNEL}{"".join(items)}</channel></rss>'
+    ).encode()
+
+
+# --- the pure parser ------------------------------------------------------------------------------
+
+
+def test_real_get_rates_sample_gives_kzt_per_one_unit() -> None:
+    rates = by_code(parse(GET_RATES))
+    assert len(rates) == 39
+    assert {rate.date for rate in rates.values()} == {date(2026, 4, 1)}
+    assert rates["USD"].rate == 478.77
+    assert rates["EUR"].rate == 548.62
+    assert rates["RUB"].rate == 5.87
+    assert rates["CNY"].rate == 69.31
+    assert rates["KRW"].rate == pytest.approx(0.3129)  # 31.29 per 100
+    assert rates["AMD"].rate == pytest.approx(1.272)  # 12.72 per 10
+    assert rates["JPY"].rate == 3.0  # "3", quant 1
+    assert rates["IRR"].rate == pytest.approx(0.0004)  # 0.4 per 1000
+    assert rates["UZS"].rate == pytest.approx(0.0393)  # 3.93 per 100
+    assert "XDR" in rates
+
+
+def test_real_get_rates_sample_changes_and_trends() -> None:
+    rates = by_code(parse(GET_RATES))
+    assert (rates["USD"].change, rates["USD"].trend) == (-2.77, "down")
+    assert rates["HUF"].change == pytest.approx(0.002)  # "+0.02" per 10
+    assert rates["HUF"].trend == "up"
+    assert rates["KRW"].change == pytest.approx(-0.0047)  # the change is per quant units too
+    assert rates["AMD"].change == pytest.approx(-0.008)
+    assert (rates["INR"].change, rates["INR"].trend) == (0.0, "flat")  # <index></index>, 0.00
+
+
+def test_channel_header_is_not_an_item() -> None:
+    for body in (GET_RATES, LEGACY, FOUR_DIGIT):
+        codes = {rate.currency for rate in parse(body)}
+        assert all(len(code) == 3 for code in codes)
+        assert "OFF" not in codes
+
+
+def test_real_legacy_rates_all_two_digit_years_drops_discontinued() -> None:
+    rates = by_code(parse(LEGACY))
+    assert len(rates) == 39  # 42 items, LVL (31.12.13), EEK (31.12.10), TRL (05.01.05) dropped
+    assert rates.keys().isdisjoint({"LVL", "EEK", "TRL"})
+    assert {rate.date for rate in rates.values()} == {date(2016, 4, 18)}
+    assert rates["USD"].rate == 334.41
+    assert rates["IRR"].rate == pytest.approx(0.01108)  # 11.08 per 1000
+    assert rates["HUF"].rate == pytest.approx(1.211)
+    assert rates["BYR"].rate == pytest.approx(0.0168)
+    assert {(rate.change, rate.trend) for rate in rates.values()} == {(0.0, "flat")}  # a Monday
+
+
+def test_rates_all_with_four_digit_years() -> None:
+    rates = by_code(parse(FOUR_DIGIT))
+    assert rates.keys() == {"USD", "EUR", "RUB", "CNY", "KRW", "IRR", "JPY"}  # LVL of 31.12.2013 dropped
+    assert {rate.date for rate in rates.values()} == {date(2025, 5, 12)}
+    assert rates["USD"].rate == 513.52
+    assert rates["KRW"].rate == pytest.approx(0.369)
+    assert {rate.trend for rate in rates.values()} == {"flat"}  # "<index></index>" and "<index/>"
+
+
+@pytest.mark.parametrize(
+    ("index", "change", "trend", "value"),
+    [
+        ("<index/>", "0.00", "flat", 0.0),
+        ("<index></index>", "0.00", "flat", 0.0),
+        ("<index>UP</index>", "+0.02", "up", 0.02),
+        ("<index>DOWN</index>", "-2.77", "down", -2.77),
+        ("<index>  down </index>", "-2.77", "down", -2.77),
+        ("<index></index>", "+1.50", "up", 1.5),
+        ("<index/>", "-1.50", "down", -1.5),
+        ("<index></index>", "-0.00", "flat", 0.0),
+    ],
+)
+def test_trend_from_index_or_sign(index: str, change: str, trend: str, value: float) -> None:
+    (rate,) = parse(rates_doc(item("USD", "478.77", index=index, change=change)))
+    assert rate.trend == trend
+    assert rate.change == value
+
+
+def test_negative_zero_change_is_plain_zero() -> None:
+    (rate,) = parse(rates_doc(item("USD", "478.77", change="-0.00")))
+    assert rate.change is not None
+    assert math.copysign(1, rate.change) == 1
+    (rate,) = parse(rates_doc(item("KRW", "31.29", quant="100", change="-0.00")))
+    assert rate.change is not None
+    assert math.copysign(1, rate.change) == 1
+
+
+def test_missing_change_gives_no_trend() -> None:
+    body = rates_doc("<item><title>USD</title><description>478.77</description><quant>1</quant></item>")
+    (rate,) = parse(body)
+    assert (rate.rate, rate.change, rate.trend) == (478.77, None, None)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        item("EUR", "n/a"),
+        item("EUR", "548.62", quant="0"),
+        item("EUR", "-548.62"),
+        item("EUR", "548.62", change="abc"),
+        item("EUR", "Infinity"),
+        item("EURO", "548.62"),
+        item("", "548.62"),
+        "<item><title>EUR</title></item>",
+    ],
+    ids=[
+        "text",
+        "zero-quant",
+        "negative",
+        "bad-change",
+        "infinite",
+        "long-code",
+        "no-code",
+        "no-description",
+    ],
+)
+def test_a_malformed_item_is_skipped_others_survive(bad: str) -> None:
+    body = rates_doc(item("USD", "478.77"), bad, item("RUB", "5.87"))
+    assert by_code(parse(body)).keys() == {"USD", "RUB"}
+
+
+@pytest.mark.parametrize("pub", [None, "", "2026-04-01"], ids=["no-pubdate", "empty", "iso"])
+def test_a_rates_all_item_with_a_bad_pubdate_is_skipped_others_survive(pub: str | None) -> None:
+    body = rss_doc(
+        item("USD", "478.77", pub="01.04.2026"),
+        item("EUR", "548.62", pub=pub),
+        item("RUB", "5.87", pub="01.04.2026"),
+    )
+    assert by_code(parse(body)).keys() == {"USD", "RUB"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        MAINTENANCE,
+        b"<html><head><title>503</title></head><body>maintenance</body></html>",
+        rates_doc(item("USD", "478.77"), root="ratez"),
+        rates_doc(item("USD", "478.77"), day=None),
+        rates_doc(item("USD", "478.77"), day=""),
+        rates_doc(item("USD", "478.77"), day="2026-04-01"),
+        rates_doc(),
+        rates_doc(item("USD", "n/a")),
+        rss_doc(),
+        b'<?xml version="1.0"?><rss version="2.0"></rss>',
+        GET_RATES[: len(GET_RATES) // 2],
+        LEGACY[:-20],
+        b"",
+        b"   ",
+        b"\xff\xfe\x00not xml",
+        BOMB,
+        XXE,
+    ],
+    ids=[
+        "maintenance-html",
+        "xhtml",
+        "wrong-root",
+        "no-date",
+        "empty-date",
+        "iso-date",
+        "no-items",
+        "no-usable-item",
+        "rss-no-items",
+        "rss-no-channel",
+        "truncated",
+        "truncated-rss",
+        "empty",
+        "blank",
+        "binary",
+        "billion-laughs",
+        "external-entity",
+    ],
+)
+def test_not_an_nbk_document_is_a_format_error_quickly(body: bytes) -> None:
+    started = time.perf_counter()
+    with pytest.raises(FormatError):
+        parse(body)
+    assert time.perf_counter() - started < 0.5
+
+
+def test_unknown_encoding_declaration_is_a_format_error() -> None:
+    with pytest.raises(FormatError):
+        parse(b'<?xml version="1.0" encoding="x-nbk-unknown"?><rates><date>01.04.2026</date></rates>')
+
+
+# --- the fetch over loopback HTTP ----------------------------------------------------------------
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+MORNING = datetime(2026, 4, 1, 5, 0, tzinfo=UTC)  # 10:00 in Astana
+
+
+def xml(body: bytes, status: int = 200) -> Handler:
+    async def handle(request: web.Request) -> web.Response:
+        return web.Response(status=status, body=body, content_type="text/xml", charset="utf-8")
+
+    return handle
+
+
+def status(code: int, headers: dict[str, str] | None = None, body: bytes = b"error") -> Handler:
+    async def handle(request: web.Request) -> web.Response:
+        return web.Response(status=code, body=body, headers=headers, content_type="text/plain")
+
+    return handle
+
+
+def html(body: bytes = MAINTENANCE) -> Handler:
+    async def handle(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="text/html", charset="utf-8")
+
+    return handle
+
+
+class Upstream:
+    """NBK's two endpoints; records every request as (path, query)."""
+
+    def __init__(self, get_rates: Handler, rates_all: Handler) -> None:
+        self.hits: list[tuple[str, dict[str, str]]] = []
+        self.handlers = {"/rss/get_rates.cfm": get_rates, "/rss/rates_all.xml": rates_all}
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.hits.append((request.path, dict(request.query)))
+        return await self.handlers[request.path](request)
+
+    async def provider(
+        self,
+        aiohttp_server: AiohttpServer,
+        clock: Callable[[], datetime] = lambda: MORNING,
+        max_bytes: int = 2_000_000,
+    ) -> Nbk:
+        app = web.Application()
+        for path in self.handlers:
+            app.router.add_get(path, self.handle)
+        server = await aiohttp_server(app)
+        config = Config(base_url=f"http://{server.host}:{server.port}", timeout=5, max_bytes=max_bytes)
+        return Nbk(config, clock=clock)
+
+    @property
+    def paths(self) -> list[str]:
+        return [path for path, _ in self.hits]
+
+
+@pytest.mark.parametrize(
+    ("now", "fdate"),
+    [
+        (datetime(2026, 4, 1, 20, 30, tzinfo=UTC), "02.04.2026"),  # 01:30 on the 2nd in Astana
+        (datetime(2026, 4, 1, 18, 59, tzinfo=UTC), "01.04.2026"),  # 23:59 in Astana
+        (datetime(2026, 4, 1, 19, 0, tzinfo=UTC), "02.04.2026"),  # midnight in Astana
+        (datetime(2026, 12, 31, 19, 0, tzinfo=UTC), "01.01.2027"),
+    ],
+)
+async def test_fetch_asks_get_rates_for_the_astana_date(
+    aiohttp_server: AiohttpServer, now: datetime, fdate: str
+) -> None:
+    upstream = Upstream(xml(GET_RATES), status(500))
+    provider = await upstream.provider(aiohttp_server, clock=lambda: now)
+    async with aiohttp.ClientSession() as session:
+        rates = by_code(list(await provider.fetch(session)))
+    assert upstream.hits == [("/rss/get_rates.cfm", {"fdate": fdate})]
+    assert rates["USD"].rate == 478.77
+    assert (Nbk.name, Nbk.kind) == ("nbk", "rates")
+
+
+@pytest.mark.parametrize(
+    "get_rates",
+    [status(404), html(), xml(b"<rates><title>x</title></rates>"), status(500), status(429)],
+    ids=["404", "html-200", "no-date", "500", "429-without-retry-after"],
+)
+async def test_fetch_falls_back_to_rates_all(aiohttp_server: AiohttpServer, get_rates: Handler) -> None:
+    upstream = Upstream(get_rates, xml(LEGACY))
+    provider = await upstream.provider(aiohttp_server)
+    async with aiohttp.ClientSession() as session:
+        rates = by_code(list(await provider.fetch(session)))
+    assert upstream.hits == [("/rss/get_rates.cfm", {"fdate": "01.04.2026"}), ("/rss/rates_all.xml", {})]
+    assert rates["USD"].rate == 334.41
+    assert {rate.date for rate in rates.values()} == {date(2016, 4, 18)}
+
+
+async def test_fetch_raises_the_first_error_when_both_fail(aiohttp_server: AiohttpServer) -> None:
+    upstream = Upstream(status(404), status(503, {"Retry-After": "30"}))
+    provider = await upstream.provider(aiohttp_server)
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(UpstreamStatusError) as caught:
+            await provider.fetch(session)
+    assert caught.value.status == 404
+    assert not caught.value.transient
+    assert upstream.paths == ["/rss/get_rates.cfm", "/rss/rates_all.xml"]
+
+
+async def test_fetch_raises_the_first_format_error_when_both_fail(aiohttp_server: AiohttpServer) -> None:
+    upstream = Upstream(html(), status(500))
+    provider = await upstream.provider(aiohttp_server)
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(FormatError):
+            await provider.fetch(session)
+    assert upstream.paths == ["/rss/get_rates.cfm", "/rss/rates_all.xml"]
+
+
+async def test_fetch_429_with_retry_after_is_raised_without_trying_rates_all(
+    aiohttp_server: AiohttpServer,
+) -> None:
+    upstream = Upstream(status(429, {"Retry-After": "120"}), xml(LEGACY))
+    provider = await upstream.provider(aiohttp_server)
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(UpstreamStatusError) as caught:
+            await provider.fetch(session)
+    assert caught.value.status == 429
+    assert caught.value.retry_after == 120.0
+    assert caught.value.transient
+    assert upstream.paths == ["/rss/get_rates.cfm"]
+
+
+def parked(release: asyncio.Event, *, declared_length: int | None) -> Handler:
+    """Headers and a first piece, then nothing until ``release``: a client that reads on hangs.
+
+    With a Content-Length the piece is tiny (only the header can tell); chunked, it is 4 KiB.
+    """
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/xml"})
+        if declared_length is None:
+            response.enable_chunked_encoding()
+            first = b"<rates>" + b" " * 4089
+        else:
+            response.content_length = declared_length
+            first = b"<rates>"
+        await response.prepare(request)
+        await response.write(first)
+        await release.wait()
+        return response
+
+    return handle
+
+
+@pytest.mark.parametrize("declared_length", [10_000_000, None], ids=["content-length", "chunked"])
+async def test_fetch_over_the_cap_is_refused_without_reading_the_body(
+    aiohttp_server: AiohttpServer, declared_length: int | None
+) -> None:
+    release = asyncio.Event()
+    upstream = Upstream(parked(release, declared_length=declared_length), status(404))
+    provider = await upstream.provider(aiohttp_server, max_bytes=1024)
+    started = time.perf_counter()
+    try:
+        async with aiohttp.ClientSession() as session:
+            with pytest.raises(ResponseTooLarge):
+                await provider.fetch(session)
+    finally:
+        release.set()
+    assert time.perf_counter() - started < 2  # well inside the 5 s timeout: nothing waited for the rest
+    assert upstream.paths == ["/rss/get_rates.cfm", "/rss/rates_all.xml"]
+
+
+async def test_fetch_over_the_cap_content_length_whole_body(aiohttp_server: AiohttpServer) -> None:
+    upstream = Upstream(xml(GET_RATES), status(404))
+    provider = await upstream.provider(aiohttp_server, max_bytes=len(GET_RATES) - 1)
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(ResponseTooLarge):
+            await provider.fetch(session)
+
+
+def test_config_defaults() -> None:
+    config = Config()
+    assert (config.base_url, config.interval, config.stale_seconds) == ("https://nationalbank.kz", 1800, 5400)

@@ -1,0 +1,293 @@
+"""Open-Meteo: the pure parser (list vs object, position matching, local time, -0.0, null, errors in 200s)
+and the one-request fetch over loopback HTTP."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from pytest_aiohttp import AiohttpServer
+
+from providers.base import FormatError, Location, Temperature, UpstreamStatusError
+from providers.open_meteo import COMMERCIAL_BASE_URL, DEFAULT_BASE_URL, Config, OpenMeteo, parse
+
+# crafted from the formats in upstreams.md section 2 (grid-cell coordinates, not the requested ones)
+SAMPLES = Path(__file__).parent / "samples" / "open_meteo"
+ONE = (SAMPLES / "crafted_current_one_city.json").read_bytes()  # Almaty, 19.6, 14:15 local, +5
+TWO = (SAMPLES / "crafted_current_two_cities.json").read_bytes()  # astana -0.0, almaty 19.6 (location_id 1)
+LEGACY = (SAMPLES / "crafted_current_weather_legacy.json").read_bytes()  # current_weather=true
+ERROR_400 = (SAMPLES / "crafted_error_400.json").read_bytes()
+ERROR_429 = (SAMPLES / "crafted_error_429.json").read_bytes()
+MIDSTREAM = (SAMPLES / "crafted_midstream_error.txt").read_bytes()  # cut short, error text appended
+
+ASTANA = Location(id="astana", latitude=51.1801, longitude=71.446)
+ALMATY = Location(id="almaty", latitude=43.2565, longitude=76.9285)
+SYDNEY = Location(id="sydney", latitude=-33.868819, longitude=151.209296)
+SLOT = datetime(2026, 7, 15, 9, 15, tzinfo=UTC)  # "2026-07-15T14:15" at UTC+5
+
+
+def variant(body: bytes, edit: Callable[[Any], object]) -> bytes:
+    document = json.loads(body)
+    edit(document)
+    return json.dumps(document).encode()
+
+
+def set_current(**fields: object) -> Callable[[Any], object]:
+    def edit(document: Any) -> None:
+        element = document[0] if isinstance(document, list) else document
+        element["current"].update(fields)
+
+    return edit
+
+
+# --- the pure parser ------------------------------------------------------------------------------
+
+
+def test_one_city_is_a_bare_object() -> None:
+    assert parse(ONE, ["almaty"]) == [Temperature(city="almaty", temperature=19.6, observed_at=SLOT)]
+
+
+def test_several_cities_are_matched_by_position_not_coordinates() -> None:
+    records = parse(TWO, ["astana", "almaty"])
+    assert [(r.city, r.temperature) for r in records] == [("astana", 0.0), ("almaty", 19.6)]
+    assert json.loads(TWO)[1]["location_id"] == 1
+    assert "location_id" not in json.loads(TWO)[0]
+    # the order we asked in wins, even though the grid coordinates say otherwise
+    swapped = parse(TWO, ["almaty", "astana"])
+    assert [(r.city, r.temperature) for r in swapped] == [("almaty", 0.0), ("astana", 19.6)]
+
+
+def test_negative_zero_becomes_zero() -> None:
+    value = parse(TWO, ["astana", "almaty"])[0].temperature
+    assert value == 0.0
+    assert value is not None
+    assert math.copysign(1, value) == 1
+
+
+def test_null_temperature_is_none() -> None:
+    (record,) = parse(variant(ONE, set_current(temperature_2m=None)), ["almaty"])
+    assert record.temperature is None
+    assert record.observed_at == SLOT
+
+
+def test_integer_temperature_is_accepted() -> None:
+    (record,) = parse(variant(ONE, set_current(temperature_2m=-12)), ["almaty"])
+    assert record.temperature == -12.0
+
+
+def test_local_time_is_turned_into_utc() -> None:
+    (record,) = parse(ONE, ["almaty"])
+    assert record.observed_at == datetime(2026, 7, 15, 9, 15, tzinfo=UTC)
+    assert record.observed_at.utcoffset() == timedelta(0)
+    assert record.observed_at.isoformat().replace("+00:00", "Z") == "2026-07-15T09:15:00Z"
+
+
+def test_without_utc_offset_the_time_is_gmt() -> None:
+    (record,) = parse(variant(ONE, lambda d: d.pop("utc_offset_seconds")), ["almaty"])
+    assert record.observed_at == datetime(2026, 7, 15, 14, 15, tzinfo=UTC)
+
+
+def test_unixtime_is_epoch_seconds_utc() -> None:
+    epoch = int(SLOT.timestamp())
+    (record,) = parse(variant(ONE, set_current(time=epoch)), ["almaty"])
+    assert record.observed_at == SLOT  # utc_offset_seconds does not apply to epoch seconds
+
+
+def test_legacy_current_weather_shape() -> None:
+    (record,) = parse(LEGACY, ["astana"])
+    assert record == Temperature(city="astana", temperature=11.0, observed_at=datetime(2025, 10, 4, 3, 30, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    ("body", "cities"),
+    [
+        (TWO, ["astana"]),
+        (TWO, ["astana", "almaty", "sydney"]),
+        (ONE, ["astana", "almaty"]),
+        (b"[]", ["astana"]),
+        (ERROR_400, ["astana"]),
+        (ERROR_429, ["astana"]),
+        (ERROR_400, ["astana", "almaty"]),
+        (MIDSTREAM, ["astana", "almaty"]),
+        (ONE + b"Unexpected error while streaming data: timeout", ["almaty"]),
+        (variant(ONE, set_current(temperature_2m="19.6")), ["almaty"]),
+        (variant(ONE, set_current(temperature_2m=True)), ["almaty"]),
+        (variant(ONE, set_current(temperature_2m=[19.6])), ["almaty"]),
+        (variant(TWO, lambda d: d[1]["current"].update(temperature_2m="warm")), ["astana", "almaty"]),
+        (variant(ONE, lambda d: d["current"].pop("temperature_2m")), ["almaty"]),
+        (variant(ONE, lambda d: d.pop("current")), ["almaty"]),
+        (variant(ONE, set_current(time="15.07.2026 14:15")), ["almaty"]),
+        (variant(ONE, lambda d: d["current"].pop("time")), ["almaty"]),
+        (b'{"current":{"time":"2026-07-15T14:15","temperature_2m":1e400}}', ["almaty"]),
+        (b'{"current":{"time":"2026-07-15T14:15","temperature_2m":NaN}}', ["almaty"]),
+        (b"[1, 2]", ["astana", "almaty"]),
+        (b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>", ["almaty"]),
+        (b"", ["almaty"]),
+        (b"\xff\xfe\x00garbage", ["almaty"]),
+    ],
+    ids=[
+        "fewer-than-asked",
+        "more-asked",
+        "object-for-two",
+        "empty-list",
+        "error-400",
+        "error-429",
+        "error-object-for-two",
+        "midstream-cut",
+        "midstream-appended",
+        "string-temperature",
+        "bool-temperature",
+        "list-temperature",
+        "second-not-number",
+        "no-temperature",
+        "no-current",
+        "bad-time",
+        "no-time",
+        "infinite",
+        "nan",
+        "not-objects",
+        "html",
+        "empty",
+        "not-utf",
+    ],
+)
+def test_not_a_usable_answer_is_a_format_error(body: bytes, cities: list[str]) -> None:
+    with pytest.raises(FormatError):
+        parse(body, cities)
+
+
+def test_deeply_nested_json_is_a_format_error() -> None:
+    with pytest.raises(FormatError):
+        parse(b"[" * 200_000, ["almaty"])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"current":{"time":1e20,"temperature_2m":1.0}}',
+        b'{"current":{"time":NaN,"temperature_2m":1.0}}',
+        b'{"utc_offset_seconds":1e12,"current":{"time":"2026-07-15T14:15","temperature_2m":1.0}}',
+    ],
+    ids=["huge-unixtime", "nan-unixtime", "huge-offset"],
+)
+def test_absurd_time_fields_are_a_format_error(body: bytes) -> None:
+    with pytest.raises(FormatError):
+        parse(body, ["almaty"])
+
+
+# --- config ---------------------------------------------------------------------------------------
+
+
+def test_endpoint_switches_to_the_customer_host_only_with_a_key_on_the_default_base() -> None:
+    assert Config().endpoint == "https://api.open-meteo.com/v1/forecast"
+    assert Config(api_key="k3y").endpoint == "https://customer-api.open-meteo.com/v1/forecast"
+    assert Config(api_key="k3y", base_url=DEFAULT_BASE_URL + "/").endpoint == f"{COMMERCIAL_BASE_URL}/v1/forecast"
+    assert Config(api_key="k3y", base_url="http://127.0.0.1:9").endpoint == "http://127.0.0.1:9/v1/forecast"
+    assert Config(api_key="").endpoint == "https://api.open-meteo.com/v1/forecast"
+    config = Config()
+    assert (config.interval, config.stale_seconds, config.api_key) == (900, 2700, None)
+
+
+# --- the fetch over loopback HTTP ----------------------------------------------------------------
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def answer(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Handler:
+    async def handle(request: web.Request) -> web.Response:
+        return web.Response(status=status, body=body, headers=headers, content_type="application/json", charset="utf-8")
+
+    return handle
+
+
+class Upstream:
+    def __init__(self, respond: Handler) -> None:
+        self.requests: list[web.Request] = []
+        self.respond = respond
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.requests.append(request)
+        return await self.respond(request)
+
+    async def provider(
+        self, aiohttp_server: AiohttpServer, locations: list[Location], api_key: str | None = None
+    ) -> OpenMeteo:
+        app = web.Application()
+        app.router.add_get("/v1/forecast", self.handle)
+        server = await aiohttp_server(app)
+        config = Config(base_url=f"http://{server.host}:{server.port}", timeout=5, api_key=api_key)
+        return OpenMeteo(config, locations)
+
+
+async def test_fetch_sends_one_request_for_all_cities(aiohttp_server: AiohttpServer) -> None:
+    three = variant(TWO, lambda d: d.append({**d[1], "location_id": 2}))
+    upstream = Upstream(answer(three))
+    provider = await upstream.provider(aiohttp_server, [ASTANA, ALMATY, SYDNEY])
+    async with aiohttp.ClientSession() as session:
+        records = await provider.fetch(session)
+
+    assert [r.city for r in records] == ["astana", "almaty", "sydney"]
+    assert len(upstream.requests) == 1
+    query = upstream.requests[0].query
+    assert query["latitude"] == "51.1801,43.2565,-33.8688"
+    assert query["longitude"] == "71.446,76.9285,151.2093"
+    for value in (*query["latitude"].split(","), *query["longitude"].split(",")):
+        assert len(value.partition(".")[2]) <= 4
+    assert query["current"] == "temperature_2m"
+    assert query["timezone"] == "auto"
+    assert "apikey" not in query
+    assert (OpenMeteo.name, OpenMeteo.kind) == ("open_meteo", "weather")
+
+
+async def test_fetch_one_city_reads_the_bare_object(aiohttp_server: AiohttpServer) -> None:
+    upstream = Upstream(answer(ONE))
+    provider = await upstream.provider(aiohttp_server, [ALMATY])
+    async with aiohttp.ClientSession() as session:
+        records = await provider.fetch(session)
+    assert records == [Temperature(city="almaty", temperature=19.6, observed_at=SLOT)]
+    assert upstream.requests[0].query["latitude"] == "43.2565"
+
+
+async def test_fetch_sends_the_api_key_when_configured(aiohttp_server: AiohttpServer) -> None:
+    upstream = Upstream(answer(TWO))
+    provider = await upstream.provider(aiohttp_server, [ASTANA, ALMATY], api_key="s3cret")
+    async with aiohttp.ClientSession() as session:
+        await provider.fetch(session)
+    assert upstream.requests[0].query["apikey"] == "s3cret"
+
+
+async def test_fetch_400_is_a_permanent_status_error(aiohttp_server: AiohttpServer) -> None:
+    upstream = Upstream(answer(ERROR_400, status=400))
+    provider = await upstream.provider(aiohttp_server, [ASTANA, ALMATY])
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(UpstreamStatusError) as caught:
+            await provider.fetch(session)
+    assert caught.value.status == 400
+    assert not caught.value.transient
+    assert caught.value.retry_after is None
+
+
+async def test_fetch_429_is_transient_with_retry_after(aiohttp_server: AiohttpServer) -> None:
+    upstream = Upstream(answer(ERROR_429, status=429, headers={"Retry-After": "60"}))
+    provider = await upstream.provider(aiohttp_server, [ASTANA, ALMATY])
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(UpstreamStatusError) as caught:
+            await provider.fetch(session)
+    assert caught.value.status == 429
+    assert caught.value.transient
+    assert caught.value.retry_after == 60.0
+
+
+async def test_fetch_midstream_error_in_a_200_is_a_format_error(aiohttp_server: AiohttpServer) -> None:
+    upstream = Upstream(answer(MIDSTREAM))
+    provider = await upstream.provider(aiohttp_server, [ASTANA, ALMATY])
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(FormatError):
+            await provider.fetch(session)

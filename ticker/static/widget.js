@@ -1,0 +1,248 @@
+/* ticker widget: KZT rates and city temperatures as a header strip.
+ *
+ *   <script src="https://ticker.example/widget.js"></script>
+ *   <div data-ticker data-cities="astana,almaty" data-currencies="USD,EUR" data-lang="ru"></div>
+ *
+ * Dependency-free. Live through Server-Sent Events (/v1/stream), falling back to polling /v1/ticker
+ * every 60 s with If-None-Match. Text is set with textContent only. One global: window.TickerWidget.
+ */
+(function () {
+  "use strict";
+  if (window.TickerWidget) {
+    window.TickerWidget.init(); // included twice: just pick up new elements
+    return;
+  }
+
+  var POLL_MS = 60000;
+  var MAX_STREAM_ERRORS = 3; // consecutive errors without a message, then poll instead
+  var ARROWS = { up: "▲", down: "▼" };
+  var CREDITS = {
+    open_meteo: ["Weather data by Open-Meteo.com", "https://open-meteo.com/"],
+    met_no: ["Weather data by MET Norway", "https://www.met.no/en"],
+  };
+  var RATE_SOURCES = { nbk: "NBK", cbr: "CBR" };
+  var CSS =
+    ":where([data-ticker]){display:flex;flex-wrap:wrap;align-items:baseline;gap:.25em var(--ticker-gap,1.25em);" +
+    "font:var(--ticker-font,14px/1.6 system-ui,sans-serif);color:var(--ticker-color,inherit);" +
+    "background:var(--ticker-bg,transparent);padding:.25em .75em}" +
+    ":where(.ticker-items){display:flex;flex-wrap:wrap;gap:.25em var(--ticker-gap,1.25em)}" +
+    ":where(.ticker-item){white-space:nowrap}" +
+    ":where(.ticker-up){color:var(--ticker-up-color,#1a7f37)}" +
+    ":where(.ticker-down){color:var(--ticker-down-color,#c62828)}" +
+    ":where(.ticker-stale){opacity:var(--ticker-stale-opacity,.5)}" +
+    ":where(.ticker-credit){margin-left:auto;font-size:.75em;opacity:.75}" +
+    ":where(.ticker-credit a){color:inherit}";
+
+  // --- where the API lives: next to this script ---------------------------------------------------
+  function ownSrc() {
+    if (document.currentScript && document.currentScript.src) return document.currentScript.src;
+    var scripts = document.getElementsByTagName("script");
+    for (var i = scripts.length - 1; i >= 0; i--) {
+      if (/\/widget\.js(\?|#|$)/.test(scripts[i].src)) return scripts[i].src;
+    }
+    return location.href;
+  }
+  var BASE = new URL(".", ownSrc()).href; // "https://ticker.example/" (or a path prefix)
+
+  // --- formatting ---------------------------------------------------------------------------------
+  /** Half-up to a whole number (Math.round semantics: -2.5 -> -2, 2.5 -> 3); never -0. */
+  function roundHalfUp(x) {
+    var n = Math.round(x);
+    return n === 0 ? 0 : n; // Math.round(-0.4) is -0
+  }
+  function formatTemperature(t, unit) {
+    if (t === null || t === undefined || !isFinite(t)) return "—";
+    return String(roundHalfUp(t)) + " " + (unit || "°C");
+  }
+  function formatRate(r) {
+    if (r === null || r === undefined || !isFinite(r)) return "—";
+    return r.toFixed(Math.abs(r) < 1 ? 4 : 2);
+  }
+  function formatWhen(iso) {
+    return iso ? String(iso).replace("T", " ").replace(/:\d\d(\.\d+)?Z$/, " UTC") : "unknown";
+  }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  /** One item as data: key, class, title and its parts; the DOM is built from this. */
+  function describe(item, kind) {
+    var weather = kind === "weather";
+    var value = weather ? item.temperature : item.rate;
+    var d = {
+      key: kind + ":" + (weather ? item.city : item.currency),
+      cls: "ticker-item ticker-" + kind + (item.stale ? " ticker-stale" : ""),
+      title: item.stale
+        ? value === null
+          ? "stale: no data yet"
+          : "stale: last updated " + formatWhen(weather ? item.observed_at : item.date)
+        : "",
+      text: weather
+        ? item.name + ": " + formatTemperature(value, item.unit)
+        : item.currency + " " + formatRate(value),
+      trend: !weather && value !== null ? ARROWS[item.trend] || "" : "",
+      trendCls: "ticker-trend ticker-" + item.trend,
+      change: !weather && item.change !== null ? String(item.change) : "",
+    };
+    d.sig = [d.cls, d.title, d.text, d.trend, d.change].join("|");
+    return d;
+  }
+
+  function build(d) {
+    var node = el("span", d.cls, d.text);
+    if (d.title) node.title = d.title;
+    if (d.trend) {
+      node.appendChild(document.createTextNode(" "));
+      var arrow = el("span", d.trendCls, d.trend);
+      if (d.change) arrow.title = d.change;
+      node.appendChild(arrow);
+    }
+    node.setAttribute("data-key", d.key);
+    node.setAttribute("data-sig", d.sig);
+    return node;
+  }
+
+  /** Touch only the items whose text changed, so a screen reader hears changes, not the whole strip. */
+  function render(widget, data) {
+    var wanted = data.weather
+      .map(function (w) { return describe(w, "weather"); })
+      .concat(data.rates.map(function (r) { return describe(r, "rate"); }));
+    var items = widget.items;
+    var have = items.children;
+    var sameKeys =
+      have.length === wanted.length &&
+      wanted.every(function (d, i) { return have[i].getAttribute("data-key") === d.key; });
+    if (!sameKeys) {
+      items.textContent = "";
+      wanted.forEach(function (d) { items.appendChild(build(d)); });
+    } else {
+      wanted.forEach(function (d, i) {
+        if (have[i].getAttribute("data-sig") !== d.sig) items.replaceChild(build(d), have[i]);
+      });
+    }
+    renderCredit(widget, data);
+  }
+
+  function renderCredit(widget, data) {
+    var weather = {};
+    var rates = {};
+    data.weather.forEach(function (w) { if (CREDITS[w.source]) weather[w.source] = true; });
+    data.rates.forEach(function (r) { if (RATE_SOURCES[r.source]) rates[r.source] = true; });
+    weather.open_meteo = true; // the primary source: CC BY 4.0 attribution always shown
+    var rateNames = Object.keys(rates).map(function (s) { return RATE_SOURCES[s]; });
+    var sig = Object.keys(weather).join() + "/" + rateNames.join();
+    if (widget.credit.getAttribute("data-sig") === sig) return;
+    widget.credit.textContent = "";
+    widget.credit.setAttribute("data-sig", sig);
+    Object.keys(weather).forEach(function (s) {
+      var a = el("a", "", CREDITS[s][0]);
+      a.href = CREDITS[s][1];
+      a.target = "_blank";
+      a.rel = "noopener";
+      widget.credit.appendChild(a);
+      widget.credit.appendChild(document.createTextNode(" · "));
+    });
+    widget.credit.appendChild(document.createTextNode("Rates: " + (rateNames.join(", ") || "NBK")));
+  }
+
+  // --- data in: SSE, falling back to polling ------------------------------------------------------
+  function accept(widget, raw) {
+    if (raw === widget.raw) return; // nothing new: nothing re-rendered, nothing announced
+    try {
+      var data = JSON.parse(raw);
+    } catch (e) {
+      return;
+    }
+    if (!data || !Array.isArray(data.weather) || !Array.isArray(data.rates)) return;
+    widget.raw = raw;
+    render(widget, data);
+  }
+
+  function poll(widget) {
+    var url = BASE + "v1/ticker" + widget.query;
+    function tick() {
+      if (document.hidden && widget.raw) return;
+      var headers = widget.etag ? { "If-None-Match": widget.etag } : {};
+      fetch(url, { cache: "no-cache", headers: headers, credentials: "omit" })
+        .then(function (res) {
+          if (res.status === 304) return null; // keep the current render
+          if (!res.ok) throw new Error("HTTP " + res.status);
+          widget.etag = res.headers.get("ETag");
+          return res.text();
+        })
+        .then(function (raw) { if (raw) accept(widget, raw); })
+        .catch(function (err) { console.warn("ticker: " + url + ": " + err.message); });
+    }
+    tick();
+    widget.timer = setInterval(tick, POLL_MS);
+  }
+
+  function stream(widget) {
+    if (typeof EventSource !== "function") return poll(widget);
+    var errors = 0;
+    var source = new EventSource(BASE + "v1/stream" + widget.query);
+    source.addEventListener("open", function () { errors = 0; });
+    source.addEventListener("ticker", function (e) { accept(widget, e.data); });
+    source.addEventListener("error", function () {
+      errors += 1;
+      // CLOSED: the server refused the stream (e.g. 400); else it retries by itself, up to a point
+      if (source.readyState === EventSource.CLOSED || errors >= MAX_STREAM_ERRORS) {
+        source.close();
+        poll(widget);
+      }
+    });
+    // `event: close` (server shutdown): EventSource reconnects by itself after the server's retry: delay
+  }
+
+  function mount(container) {
+    var params = [];
+    [["cities", "data-cities"], ["currencies", "data-currencies"], ["lang", "data-lang"]].forEach(
+      function (p) {
+        var value = (container.getAttribute(p[1]) || "").trim();
+        if (value) params.push(p[0] + "=" + encodeURIComponent(value));
+      }
+    );
+    var widget = {
+      query: params.length ? "?" + params.join("&") : "",
+      items: el("span", "ticker-items"),
+      credit: el("small", "ticker-credit"),
+      raw: null,
+      etag: null,
+    };
+    widget.items.setAttribute("role", "status");
+    widget.items.setAttribute("aria-live", "polite");
+    container.textContent = "";
+    container.appendChild(widget.items);
+    container.appendChild(widget.credit);
+    renderCredit(widget, { weather: [], rates: [] });
+    stream(widget);
+  }
+
+  function init() {
+    if (!document.getElementById("ticker-widget-style")) {
+      var style = el("style", "", CSS);
+      style.id = "ticker-widget-style";
+      var head = document.head || document.documentElement;
+      head.insertBefore(style, head.firstChild); // first, so the page's own rules come later and win
+    }
+    var nodes = document.querySelectorAll("[data-ticker]:not([data-ticker-live])");
+    for (var i = 0; i < nodes.length; i++) {
+      nodes[i].setAttribute("data-ticker-live", "");
+      mount(nodes[i]);
+    }
+  }
+
+  window.TickerWidget = {
+    init: init,
+    roundHalfUp: roundHalfUp,
+    formatTemperature: formatTemperature,
+    formatRate: formatRate,
+    base: BASE,
+  };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

@@ -48,14 +48,16 @@ def serve(settings: Settings, workers: int) -> int:
         return _supervise(workers, settings)
     from ticker.app import create_app
 
-    log.info(
-        "ticker %s listening on %s:%d (store: %s, role: %s)",
-        __version__,
-        settings.host,
-        settings.port,
-        "redis" if settings.redis_url else "in-process",
-        settings.role,
-    )
+    def started(_banner: str) -> None:  # run_app calls this once the socket is bound
+        log.info(
+            "ticker %s listening on %s:%d (store: %s, role: %s)",
+            __version__,
+            settings.host,
+            settings.port,
+            "redis" if settings.redis_url else "in-process",
+            settings.role,
+        )
+
     web.run_app(
         create_app(settings),
         host=settings.host,
@@ -63,7 +65,7 @@ def serve(settings: Settings, workers: int) -> int:
         reuse_port=os.environ.get("TICKER_REUSE_PORT") == "1" or None,
         shutdown_timeout=SHUTDOWN_TIMEOUT,
         access_log=None,
-        print=None,
+        print=started,
         handle_signals=True,
     )
     log.info("ticker stopped cleanly")

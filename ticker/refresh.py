@@ -118,6 +118,7 @@ class Refresher:
         async with lock:
             outcome = await self._run(source)
         self.metrics.fetches.labels(source, outcome).inc()
+        log.debug("%s: run ended: %s", source, outcome, extra={"source": source, "outcome": outcome})
         if outcome == "failed":
             chain = self.chain_of(source)
             for fallback in chain[chain.index(source) + 1 :]:

@@ -1,0 +1,75 @@
+"""Release hygiene and scale-out: the wheel's contents, --version, and --workers sharing one port."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from tests.conftest import Upstreams
+from tests.redis_proc import free_port
+from ticker import __version__
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_wheel_holds_both_packages_and_the_widget_but_no_tests(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("ticker-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "ticker/app.py" in names
+    assert "providers/nbk.py" in names
+    assert "ticker/static/widget.js" in names
+    assert "ticker/static/index.html" in names
+    assert not [n for n in names if n.startswith(("tests/", "bench/", "scripts/"))]
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "ticker = ticker.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+def test_version() -> None:
+    out = subprocess.run([sys.executable, "-m", "ticker", "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"ticker {__version__}"
+    assert re.fullmatch(r"\d+\.\d+\.\d+.*", __version__)
+
+
+def test_changelog_names_this_version() -> None:
+    assert f"## {__version__}" in (ROOT / "CHANGELOG.md").read_text()
+
+
+async def test_workers_share_one_port_and_fetch_once(upstream: Upstreams, redis_url: str) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKER_")}
+    env.update({f"TICKER_{s}__BASE_URL": upstream.url for s in ("NBK", "CBR", "OPEN_METEO", "MET_NO")})
+    env.update({"TICKER_REDIS_URL": redis_url, "TICKER_LOG_LEVEL": "DEBUG"})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ticker", "serve", "--workers", "2", "--host", "127.0.0.1", "--port", str(port),
+        env=env, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    listening, outcomes, seen = 0, [], []
+    try:
+        async with asyncio.timeout(30):
+            while listening < 2 or len(outcomes) < 2:
+                line = (await proc.stderr.readline()).decode()
+                assert line, "".join(seen)
+                seen.append(line)
+                listening += f"listening on 127.0.0.1:{port}" in line
+                if "nbk: run ended:" in line:
+                    outcomes.append(line.split("run ended: ")[1].split()[0])
+        assert sorted(outcomes) == ["claimed", "ok"]  # one worker fetched, the other found the slot taken
+        assert upstream.fake.hits["nbk"] == 1
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 15) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()

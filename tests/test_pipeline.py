@@ -96,6 +96,7 @@ async def test_a_failing_streak_is_logged_once_and_the_recovery_once(
     make_settings: SettingsFactory,
     upstream: Upstreams,
     caplog: pytest.LogCaptureFixture,
+    clock: FakeClock,
 ) -> None:
     client = await start_app(make_settings(rate_sources=["nbk"]))
     refresher = client.app[REFRESHER]
@@ -104,8 +105,10 @@ async def test_a_failing_streak_is_logged_once_and_the_recovery_once(
     caplog.clear()
     upstream.fake.fault["nbk"] = "500"
     for _ in range(3):
+        clock.advance(1800)  # the next time slot
         assert await refresher.run("nbk") == "failed"
     upstream.fake.fault["nbk"] = "ok"
+    clock.advance(1800)
     assert await refresher.run("nbk") == "ok"
     messages = [r.getMessage() for r in caplog.records if r.name == "ticker.fetch"]
     assert len([m for m in messages if "fetch failed" in m]) == 1

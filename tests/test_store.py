@@ -59,7 +59,7 @@ async def test_every_change_is_announced_and_a_no_op_is_not(store: Store) -> Non
 
 async def test_one_claim_per_source_and_slot(store: Store) -> None:
     assert await store.claim("nbk", 100, 60, "replica-a")
-    assert await store.claim("nbk", 100, 60, "replica-a")  # re-entrant for the owner
+    assert not await store.claim("nbk", 100, 60, "replica-a")  # one fetch per slot, even for the owner
     assert not await store.claim("nbk", 100, 60, "replica-b")
     assert await store.claim("nbk", 101, 60, "replica-b")  # the next slot is free
     assert await store.claim("cbr", 100, 60, "replica-b")  # and so is another source

@@ -48,13 +48,6 @@ end
 return changed
 """
 
-_CLAIM = """
-local have = redis.call('GET', KEYS[1])
-if have == ARGV[1] then return 1 end
-if have then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
-"""
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -76,7 +69,6 @@ class RedisStore:
         )
         self._closed = False
         self._merge = self._client.register_script(_MERGE)
-        self._claim = self._client.register_script(_CLAIM)
         self._release = self._client.register_script(_RELEASE)
 
     async def load(self) -> tuple[dict[str, Entries], dict[str, SourceStatus]]:
@@ -139,10 +131,10 @@ class RedisStore:
 
     async def claim(self, source: str, slot: int, ttl: float, owner: str) -> bool:
         try:
-            got = await self._claim(keys=[PREFIX + f"claim:{source}:{slot}"], args=[owner, int(ttl * 1000)])
+            got = await self._client.set(PREFIX + f"claim:{source}:{slot}", owner, nx=True, px=int(ttl * 1000))
         except RedisError as exc:
             raise StoreError(f"redis: {exc}") from exc
-        return bool(int(got))
+        return bool(got)
 
     async def release(self, source: str, slot: int, owner: str) -> None:
         try:

@@ -36,7 +36,7 @@ class Store(Protocol):
         ...
 
     async def claim(self, source: str, slot: int, ttl: float, owner: str) -> bool:
-        """True for exactly one caller per (source, slot) until ``ttl`` seconds pass."""
+        """True for exactly one call per (source, slot) until ``ttl`` seconds pass: one fetch per slot."""
         ...
 
     async def release(self, source: str, slot: int, owner: str) -> None: ...
@@ -86,7 +86,10 @@ class MemoryStore:
 
     async def claim(self, source: str, slot: int, ttl: float, owner: str) -> bool:
         self._claims = {k: v for k, v in self._claims.items() if k[1] >= slot - 1}  # stay bounded
-        return self._claims.setdefault((source, slot), owner) == owner
+        if (source, slot) in self._claims:
+            return False
+        self._claims[(source, slot)] = owner
+        return True
 
     async def release(self, source: str, slot: int, owner: str) -> None:
         if self._claims.get((source, slot)) == owner:

@@ -112,3 +112,21 @@ async def test_handlers_never_call_an_upstream(
     for path in ("/v1/ticker", "/v1/rates", "/v1/weather", "/readyz", "/healthz"):
         await client.get(path)
     assert sum(upstream.fake.hits.values()) == 0
+
+
+async def test_the_stale_flip_rebuilds_the_snapshot_by_itself(
+    start_app: AppFactory, make_settings: SettingsFactory
+) -> None:
+    import asyncio
+
+    from ticker.appkeys import SNAPSHOT
+    from ticker.snapshot import utcnow
+
+    client = await start_app(make_settings(nbk={"interval": 1, "stale_after": 1}), clock=utcnow)
+    await client.app[REFRESHER].run("nbk")
+    before = await (await client.get("/v1/rates")).json()
+    assert before["rates"][0]["stale"] is False
+    await asyncio.wait_for(client.app[SNAPSHOT].changed(), 5)  # the timer armed for the deadline fires
+    after = await client.get("/v1/rates")
+    assert (await after.json())["rates"][0]["stale"] is True
+    assert after.headers["Last-Modified"] != ""

@@ -198,9 +198,8 @@ class Refresher:
     async def _failed(self, source: str, status: SourceStatus, now: datetime, exc: ProviderError) -> None:
         if status.failures == 0:
             log.warning(
-                "%s: fetch failed, keeping the last good data: %s",
+                "%s: fetch failed, keeping the last good data",
                 source,
-                exc,
                 extra={"source": source, "outcome": "failed", "error": str(exc)},
             )
         cooldown = max(

@@ -72,11 +72,11 @@ def create_app(
     app[CACHE_CONTROL] = _cache_policies(settings)
     app[CLOSING] = asyncio.Event()
     app[STORE_HEALTH] = StoreHealth(kind="redis" if settings.redis_url else "memory")
+    snapshot = Snapshot(settings, clock)  # timers and events bind to the loop only when used
+    app[SNAPSHOT] = snapshot
+    app[METRICS] = Metrics(settings.source_names, lambda: snapshot.entries, clock)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
-        snapshot = Snapshot(settings, clock)
-        app[SNAPSHOT] = snapshot
-        app[METRICS] = Metrics(settings.source_names, lambda: snapshot.entries, clock)
         store = create_store(settings.redis_url)
         app[STORE] = store
         session = aiohttp.ClientSession(
@@ -122,8 +122,7 @@ def create_app(
 
     async def end_streams(app: web.Application) -> None:
         app[CLOSING].set()
-        if SNAPSHOT in app:
-            app[SNAPSHOT].close()
+        app[SNAPSHOT].close()
 
     app.cleanup_ctx.append(resources)
     app.on_shutdown.append(end_streams)
@@ -133,15 +132,19 @@ def create_app(
 
 def _routes(app: web.Application) -> None:
     for view in ("ticker", "rates", "weather"):
-        app.router.add_get(f"/v1/{view}", views.strip_view(view))
-    app.router.add_get("/v1/stream", stream)
-    app.router.add_get("/healthz", views.healthz)
-    app.router.add_get("/readyz", views.readyz)
-    app.router.add_get("/metrics", views.metrics)
-    app.router.add_get("/openapi.json", openapi.handler)
+        app.router.add_get(f"/v1/{view}", views.strip_view(app, view))  # counts its own requests
+    others: list[tuple[str, views.Handler]] = [
+        ("/v1/stream", stream),
+        ("/healthz", views.healthz),
+        ("/readyz", views.readyz),
+        ("/metrics", views.metrics),
+        ("/openapi.json", openapi.handler),
+    ]
     with contextlib.suppress(FileNotFoundError):
-        app.router.add_get("/widget.js", views.static_file("widget.js", "text/javascript"))
-        app.router.add_get("/", views.static_file("index.html", "text/html", max_age=60))
+        others.append(("/widget.js", views.static_file("widget.js", "text/javascript")))
+        others.append(("/", views.static_file("index.html", "text/html", max_age=60)))
+    for path, handler in others:
+        app.router.add_get(path, views.counted(path, handler))
     for resource in list(app.router.resources()):  # CORS preflight wherever a GET is served
         if isinstance(resource, web.Resource):
             resource.add_route("OPTIONS", views.preflight)

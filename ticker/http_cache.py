@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from multidict import istr
 
 from ticker.snapshot import Rendered
 
 JSON = "application/json; charset=utf-8"
-EXPOSE = "ETag, Last-Modified, Cache-Control, Content-Language"
+ETAG = istr("ETag")  # aiohttp's hdrs.ETAG is spelled "Etag"; clients compare case-blind, people don't
+EXPOSE = "ETag, Last-Modified, Cache-Control"
 ALLOW_HEADERS = "If-None-Match, If-Modified-Since, Last-Event-ID, Cache-Control"
 
 
@@ -42,6 +45,7 @@ def cache_control(max_age: int, swr: int, sie: int) -> str:
     return f"public, max-age={max_age}, stale-while-revalidate={swr}, stale-if-error={sie}"
 
 
+@functools.lru_cache(maxsize=128)  # browsers send a handful of distinct values
 def choose_coding(accept_encoding: str) -> str | None:
     """``br`` over ``gzip``, honouring ``q=0``; None for identity."""
     if not accept_encoding:
@@ -87,27 +91,38 @@ def not_modified(headers: Mapping[str, str], rendered: Rendered) -> bool:
     return False
 
 
-def respond(request: web.Request, rendered: Rendered, cors: Cors, cache: str) -> web.Response:
-    """The hot path: every byte was computed at the last change; here only headers are chosen."""
-    req_headers = request.headers
-    coding = choose_coding(req_headers.get("Accept-Encoding", ""))
+def _headers(rendered: Rendered, coding: str | None, cors_headers: Mapping[str, str], cache: str) -> dict[istr, str]:
     headers = {
-        "Content-Type": JSON,
-        "Cache-Control": cache,
-        "ETag": f'"{rendered.tag}-{coding}"' if coding else rendered.etag,
-        "Vary": "Accept-Encoding",
+        hdrs.CONTENT_TYPE: JSON,
+        hdrs.CACHE_CONTROL: cache,
+        ETAG: f'"{rendered.tag}-{coding}"' if coding else rendered.etag,
+        hdrs.VARY: "Accept-Encoding, Origin" if "Vary" in cors_headers else "Accept-Encoding",
     }
     if rendered.last_modified:
-        headers["Last-Modified"] = rendered.last_modified
-    cors_headers = cors.headers(req_headers.get("Origin"))
-    if cors_headers:
-        if "Vary" in cors_headers:
-            cors_headers = {**cors_headers, "Vary": "Accept-Encoding, Origin"}
-        headers.update(cors_headers)
-    if not_modified(req_headers, rendered):
-        del headers["Content-Type"]
-        return web.Response(status=304, headers=headers)
+        headers[hdrs.LAST_MODIFIED] = rendered.last_modified
     if coding:
-        headers["Content-Encoding"] = coding
-        return web.Response(body=rendered.coded(coding), headers=headers)
-    return web.Response(body=rendered.body, headers=headers)
+        headers[hdrs.CONTENT_ENCODING] = coding
+    headers.update((istr(k), v) for k, v in cors_headers.items() if k != "Vary")
+    return headers
+
+
+def respond(request: web.Request, rendered: Rendered, cors: Cors, cache: str) -> web.Response:
+    """The hot path: body, codings and every header were computed at the last change; here they are
+    looked up. Only a conditional request does any parsing."""
+    req_headers = request.headers
+    accept = req_headers.get(hdrs.ACCEPT_ENCODING)
+    coding = choose_coding(accept) if accept else None
+    origin = None if cors.any else req_headers.get(hdrs.ORIGIN)
+    if origin is not None and origin not in cors.origins:
+        origin = None  # keys stay bounded by the allow-list, whatever clients send
+    key = (coding, origin, cache)
+    variant = rendered.variants.get(key)
+    if variant is None:
+        full = _headers(rendered, coding, cors.headers(origin), cache)
+        bare = {k: v for k, v in full.items() if k not in (hdrs.CONTENT_TYPE, hdrs.CONTENT_ENCODING)}
+        variant = rendered.variants[key] = (full, bare)
+    if (hdrs.IF_NONE_MATCH in req_headers or hdrs.IF_MODIFIED_SINCE in req_headers) and not_modified(
+        req_headers, rendered
+    ):
+        return web.Response(status=304, headers=variant[1].copy())
+    return web.Response(body=rendered.coded(coding) if coding else rendered.body, headers=variant[0].copy())

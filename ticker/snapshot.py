@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Literal
 
+from multidict import istr
+
 from ticker.models import Rates, Ticker, Weather
 from ticker.query import Query, default_query
 from ticker.settings import Settings
@@ -44,6 +46,10 @@ class Rendered:
     last_modified: str | None  # HTTP-date
     modified_at: datetime | None
     _codings: dict[str, bytes] = field(default_factory=dict)
+    # response headers per (coding, allowed origin, Cache-Control): (for 200, for 304)
+    variants: dict[tuple[str | None, str | None, str], tuple[dict[istr, str], dict[istr, str]]] = field(
+        default_factory=dict
+    )
 
     @property
     def etag(self) -> str:
@@ -71,6 +77,7 @@ class Snapshot:
         self.version = 0
         self._builder = StripBuilder(settings)
         self._cache: OrderedDict[tuple[View, Query], Rendered] = OrderedDict()
+        self._plain: dict[str, Rendered] = {}
         self._changed = asyncio.Event()
         self._timer: asyncio.TimerHandle | None = None
 
@@ -102,6 +109,7 @@ class Snapshot:
     def invalidate(self) -> None:
         """Drop every rendering; wake streams; arm the timer for the next stale flip."""
         self._cache.clear()
+        self._plain.clear()
         self.version += 1
         self._changed.set()
         self._changed = asyncio.Event()
@@ -129,7 +137,12 @@ class Snapshot:
     # --- renderings out ---------------------------------------------------------------------------
 
     def render(self, view: View, query: Query | None = None) -> Rendered:
-        key = (view, query or self.default)
+        if query is None:  # the common request: no hashing of a Query
+            hit = self._plain.get(view)
+            if hit is None:
+                hit = self._plain[view] = self.render(view, self.default)
+            return hit
+        key = (view, query)
         hit = self._cache.get(key)
         if hit is not None:
             return hit

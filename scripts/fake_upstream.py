@@ -257,9 +257,7 @@ async def serve(host: str, port: int, port_file: Path | None, missing: set[str])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0: any free port (see --port-file)")
     parser.add_argument("--port-file", type=Path, help="write the bound port here once listening")

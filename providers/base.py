@@ -191,11 +191,13 @@ async def read_bounded(
     Any status outside ``ok_statuses`` raises UpstreamStatusError (with Retry-After); an HTML page is
     a FormatError whatever its status; a body over the cap is dropped unread past the cap.
     """
-    client_timeout = aiohttp.ClientTimeout(total=timeout)
+    # One timer only: aiohttp's own ClientTimeout firing in the same tick as the caller's deadline
+    # swallowed the caller's cancellation, so a hang could outlast the fetch's total limit.
+    no_client_timer = aiohttp.ClientTimeout()
     try:
         async with asyncio.timeout(timeout):
             async with session.get(
-                url, params=params, headers=headers, timeout=client_timeout, allow_redirects=True
+                url, params=params, headers=headers, timeout=no_client_timer, allow_redirects=True
             ) as resp:
                 if resp.status not in ok_statuses:
                     raise UpstreamStatusError(resp.status, parse_retry_after(resp.headers.get("Retry-After")))

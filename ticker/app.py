@@ -26,8 +26,8 @@ from ticker.appkeys import (
     SETTINGS,
     SNAPSHOT,
     STORE_HEALTH,
-    StoreHealth,
 )
+from ticker.health import StoreHealth
 from ticker.http_cache import Cors, cache_control
 from ticker.metrics import Metrics
 from ticker.refresh import Refresher, RetryPolicy
@@ -71,10 +71,10 @@ def create_app(
     app[CORS] = Cors(tuple(settings.cors_origins))
     app[CACHE_CONTROL] = _cache_policies(settings)
     app[CLOSING] = asyncio.Event()
-    app[STORE_HEALTH] = StoreHealth(kind="redis" if settings.redis_url else "memory")
+    health = app[STORE_HEALTH] = StoreHealth(kind="redis" if settings.redis_url else "memory")
     snapshot = Snapshot(settings, clock)  # timers and events bind to the loop only when used
     app[SNAPSHOT] = snapshot
-    app[METRICS] = Metrics(settings.source_names, lambda: snapshot.entries, clock)
+    app[METRICS] = Metrics(settings.source_names, lambda: snapshot.entries, clock, health)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         store = create_store(settings.redis_url)
@@ -85,7 +85,6 @@ def create_app(
             connector=aiohttp.TCPConnector(limit=16),
         )
         app[SESSION] = session
-        health = app[STORE_HEALTH]
         tasks: list[asyncio.Task[None]] = []
         scheduler = None
         refresher = Refresher(
@@ -95,6 +94,7 @@ def create_app(
             store,
             session,
             app[METRICS],
+            health,
             retry=retry,
         )
         app[REFRESHER] = refresher
@@ -112,13 +112,14 @@ def create_app(
                 scheduler.shutdown(wait=False)  # cancels runs in flight
             await refresher.wait_idle(5)
             await refresher.release_claims()
+            store.stop()  # subscription loops end even where redis-py swallows a cancellation
             for task in tasks:
                 task.cancel()
+            if tasks:
+                await asyncio.wait(tasks, timeout=3)  # before the store closes: no reconnect behind it
             snapshot.close()
             await session.close()
-            await store.close()  # also ends the store's subscription loop
-            if tasks:
-                await asyncio.wait(tasks, timeout=3)
+            await store.close()
 
     async def end_streams(app: web.Application) -> None:
         app[CLOSING].set()

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 from aiohttp import web
 
+from ticker.health import StoreHealth
 from ticker.http_cache import Cors
 from ticker.metrics import Metrics
 from ticker.settings import Settings
 from ticker.snapshot import Snapshot
-
-
-@dataclass
-class StoreHealth:
-    kind: str
-    ok: bool = True
-
 
 SETTINGS = web.AppKey("settings", Settings)
 SNAPSHOT = web.AppKey("snapshot", Snapshot)

@@ -96,6 +96,7 @@ def _supervise(workers: int, settings: Settings) -> int:
 async def fetch_once(settings: Settings) -> tuple[bytes, bool]:
     """Fetch every chain once through the same code the service runs; the strip and whether every
     data kind got fresh data."""
+    from ticker.health import StoreHealth
     from ticker.metrics import Metrics
     from ticker.refresh import Refresher
     from ticker.snapshot import Snapshot
@@ -105,8 +106,9 @@ async def fetch_once(settings: Settings) -> tuple[bytes, bool]:
     snapshot = Snapshot(settings)
     store = MemoryStore()
     async with aiohttp.ClientSession(headers={"User-Agent": f"ticker/{__version__}"}) as session:
-        metrics = Metrics(settings.source_names, lambda: snapshot.entries, snapshot.clock)
-        refresher = Refresher(settings, build_providers(settings), snapshot, store, session, metrics)
+        health = StoreHealth(kind="memory")
+        metrics = Metrics(settings.source_names, lambda: snapshot.entries, snapshot.clock, health)
+        refresher = Refresher(settings, build_providers(settings), snapshot, store, session, metrics, health)
         await asyncio.gather(refresher.run(settings.rate_sources[0]), refresher.run(settings.weather_sources[0]))
     snapshot.close()
     body = snapshot.render("ticker").body

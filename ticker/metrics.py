@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from ticker.health import StoreHealth
 from ticker.state import Entries
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -37,18 +38,24 @@ class _Live(Collector):
             if fetched:
                 age.add_metric([source], (now - max(fetched)).total_seconds())
         yield age
-        yield GaugeMetricFamily("ticker_store_up", "1 when the store answers", value=self.m.store_up)
+        yield GaugeMetricFamily("ticker_store_up", "1 when the store answers", value=1.0 if self.m.health.ok else 0.0)
         yield GaugeMetricFamily("ticker_sse_clients", "Open event streams", value=self.m.streams)
 
 
 class Metrics:
-    def __init__(self, sources: list[str], entries: Callable[[], dict[str, Entries]], clock: Callable[[], datetime]):
+    def __init__(
+        self,
+        sources: list[str],
+        entries: Callable[[], dict[str, Entries]],
+        clock: Callable[[], datetime],
+        health: StoreHealth,
+    ):
         self.registry = CollectorRegistry()
         self.sources = sources
         self.entries = entries
         self.clock = clock
+        self.health = health
         self.requests: Tally[tuple[str, int]] = Tally()
-        self.store_up = 1.0
         self.streams = 0
         self.fetches = Counter(
             "ticker_fetches",

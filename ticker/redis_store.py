@@ -148,6 +148,9 @@ class RedisStore:
         except RedisError:
             return False
 
+    def stop(self) -> None:
+        self._closed = True
+
     async def close(self) -> None:
         self._closed = True
         try:

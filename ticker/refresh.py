@@ -21,7 +21,8 @@ from typing import Literal
 
 import aiohttp
 
-from providers.base import Provider, ProviderError, Record
+from providers.base import FormatError, Provider, ProviderError, Record
+from ticker.health import StoreHealth
 from ticker.metrics import Metrics
 from ticker.settings import Settings
 from ticker.snapshot import Snapshot
@@ -55,6 +56,7 @@ class Refresher:
         store: Store,
         session: aiohttp.ClientSession,
         metrics: Metrics,
+        health: StoreHealth,
         *,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -65,13 +67,13 @@ class Refresher:
         self.store = store
         self.session = session
         self.metrics = metrics
+        self.health = health
         self.retry = retry or RetryPolicy(attempts=settings.fetch_attempts)
         self.sleep = sleep
         self.owner = uuid.uuid4().hex
         self._locks = {name: asyncio.Lock() for name in providers}
         self._validators = {name: Validator() for name in providers}
-        self._claimed: set[tuple[str, int]] = set()
-        self.unsaved: set[str] = set()  # sources whose latest entries the store has not taken yet
+        self._claimed: set[tuple[str, int]] = set()  # slots claimed whose fetch has not finished
 
     # --- the chain ------------------------------------------------------------------------------
 
@@ -144,13 +146,15 @@ class Refresher:
         started = time.perf_counter()
         try:
             records = await self._fetch_with_retries(source, config.timeout)
+            accepted = self._validate(source, records)
         except ProviderError as exc:
             await self._failed(source, status, now, exc)
             return "failed"
         finally:
             self.metrics.duration.labels(source).observe(time.perf_counter() - started)
-            self._claimed.discard((source, slot))
-        await self._succeeded(source, status, now, records)
+        # a run cancelled above (shutdown) keeps its slot listed, so release_claims() hands it on
+        self._claimed.discard((source, slot))
+        await self._succeeded(source, status, now, accepted)
         return "ok"
 
     async def _fetch_with_retries(self, source: str, timeout: float) -> Sequence[Record]:
@@ -175,22 +179,30 @@ class Refresher:
             await self.sleep(pause)
         raise AssertionError("unreachable")
 
-    async def _succeeded(self, source: str, status: SourceStatus, now: datetime, records: Sequence[Record]) -> None:
+    def _validate(self, source: str, records: Sequence[Record]) -> list[Record]:
+        """The values fit to show; an answer with none is a failure, so the chain moves on."""
         old: Entries = self.snapshot.entries.get(source, {})
         verdict = self._validators[source].check(records, self.wanted(source), old)
         for problem in verdict.rejected:
             log.warning("%s: dropped an impossible value: %s", source, problem)
         for key in verdict.held:
             log.warning("%s: %s jumped implausibly; held back until the next fetch confirms it", source, key)
+        if not verdict.accepted:
+            why = verdict.rejected[:1] or [f"held back: {', '.join(verdict.held)}" for _ in verdict.held[:1]]
+            raise FormatError("no usable value in the answer" + (f" ({why[0]})" if why else ""))
+        return verdict.accepted
+
+    async def _succeeded(self, source: str, status: SourceStatus, now: datetime, accepted: list[Record]) -> None:
+        old: Entries = self.snapshot.entries.get(source, {})
         if status.failures or status.last_success is None:
             log.info(
                 "%s: fetch ok (%d values)%s",
                 source,
-                len(verdict.accepted),
+                len(accepted),
                 f" after {status.failures} failures" if status.failures else "",
                 extra={"source": source, "outcome": "ok", "failures": status.failures},
             )
-        entries = confirm(old, source, verdict.accepted, now)
+        entries = confirm(old, source, accepted, now)
         self.snapshot.apply(source, entries)
         await self._save(source, entries)
         await self._set_status(SourceStatus(source=source, last_attempt=now, last_success=now))
@@ -220,29 +232,19 @@ class Refresher:
     async def _save(self, source: str, entries: Entries) -> None:
         try:
             await self.store.write(source, entries)
-            self.unsaved.discard(source)
-            self.metrics.store_up = 1
         except StoreError as exc:
-            if source not in self.unsaved:
+            if self.health.ok:
                 log.warning("store unavailable, keeping %s in memory: %s", source, exc)
-            self.unsaved.add(source)
-            self.metrics.store_up = 0
+            self.health.ok = False  # /readyz and /metrics say so at once; sync writes back on return
+            return
+        self.health.ok = True
 
     async def _set_status(self, status: SourceStatus) -> None:
         self.snapshot.apply_status(status)
         try:
             await self.store.write_status(status)
         except StoreError:
-            self.unsaved.add(status.source)
-
-    async def write_back(self) -> None:
-        """After the store comes back (or came back empty): give it everything we hold."""
-        for source, entries in list(self.snapshot.entries.items()):
-            if entries:
-                await self._save(source, dict(entries))
-            status = self.snapshot.status.get(source)
-            if status is not None:
-                await self._set_status(status)
+            self.health.ok = False
 
     async def wait_idle(self, timeout: float) -> None:
         """Wait (bounded) until no run is in flight; runs were cancelled by the scheduler's shutdown."""

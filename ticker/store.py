@@ -43,6 +43,10 @@ class Store(Protocol):
 
     async def ping(self) -> bool: ...
 
+    def stop(self) -> None:
+        """End ``updates()`` loops soon; called before cancelling them and before ``close()``."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -97,6 +101,9 @@ class MemoryStore:
 
     async def ping(self) -> bool:
         return True
+
+    def stop(self) -> None:
+        pass  # its updates() loop ends on cancellation
 
     async def close(self) -> None:
         self._listeners.clear()

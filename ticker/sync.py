@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from ticker.appkeys import StoreHealth
+from ticker.health import StoreHealth
 from ticker.snapshot import Snapshot
 from ticker.store import RESYNC, Store, StoreError
 

@@ -53,7 +53,8 @@ def _is_kzt(valute: Element) -> bool:
 
 def _rate(code: str, rub: Decimal, kzt: Decimal, day: date) -> Rate:
     try:
-        kzt_per_unit = finite(float(rub / kzt), code)
+        # a cross rate: keep 6 significant digits, as many as the inputs carry, not float noise
+        kzt_per_unit = finite(float(f"{rub / kzt:.6g}"), code)
     except ArithmeticError as exc:  # decimal Overflow/Underflow on absurd exponents
         raise FormatError(f"{code}: {rub} / {kzt} is out of range") from exc
     if kzt_per_unit <= 0:

@@ -126,25 +126,28 @@ class Nbk:
         self.config = config
         self._clock = clock or (lambda: datetime.now(UTC))
 
-    async def _get(self, session: aiohttp.ClientSession, path: str, params: dict[str, str]) -> list[Rate]:
+    async def _get(
+        self, session: aiohttp.ClientSession, path: str, params: dict[str, str], timeout: float
+    ) -> list[Rate]:
         response = await read_bounded(
             session,
             f"{self.config.base_url}{path}",
             params=params,
             headers={"Accept": "application/xml, text/xml, */*"},
-            timeout=self.config.timeout,
+            timeout=timeout,
             max_bytes=self.config.max_bytes,
         )
         return parse(response.body)
 
     async def fetch(self, session: aiohttp.ClientSession) -> Sequence[Rate]:
         today = self._clock().astimezone(ASTANA).strftime("%d.%m.%Y")
+        half = self.config.timeout / 2  # a hanging first document must leave time for the second
         try:
-            return await self._get(session, "/rss/get_rates.cfm", {"fdate": today})
+            return await self._get(session, "/rss/get_rates.cfm", {"fdate": today}, half)
         except ProviderError as first:
             if first.transient and first.retry_after is not None:
                 raise  # the server asked us to come back later; don't hit it again now
             try:
-                return await self._get(session, "/rss/rates_all.xml", {})
+                return await self._get(session, "/rss/rates_all.xml", {}, half)
             except ProviderError:
                 raise first from None

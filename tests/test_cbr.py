@@ -56,7 +56,9 @@ def test_real_sample_is_crossed_into_kzt_per_one_unit() -> None:
     assert round(rates["CNY"].rate, 2) == 67.58
     assert round(rates["RUB"].rate, 4) == 6.1285
     assert round(rates["HKD"].rate, 4) == round(9.65699 / 0.163172, 4)  # Nominal 10
-    assert rates["IRR"].rate == pytest.approx(5.39256e-05 / 0.163172)  # VunitRate "5,39256E-05"
+    assert rates["IRR"].rate == pytest.approx(
+        5.39256e-05 / 0.163172, rel=1e-5
+    )  # 6 significant digits  # VunitRate "5,39256E-05"
     assert all(rate.change is None and rate.trend is None for rate in rates.values())
 
 
@@ -65,7 +67,9 @@ def test_older_document_without_vunitrate_divides_value_by_nominal() -> None:
     kzt_per_rub = Decimal("20.2219") / 100
     assert rates.keys() == {"RUB", "USD", "EUR", "UAH", "JPY"}
     assert {rate.date for rate in rates.values()} == {date(2023, 9, 27)}
-    assert rates["UAH"].rate == pytest.approx(float(Decimal("26.1299") / 10 / kzt_per_rub))  # 12.92, not 129.2
+    assert rates["UAH"].rate == pytest.approx(
+        float(Decimal("26.1299") / 10 / kzt_per_rub), rel=1e-5
+    )  # 12.92, not 129.2
     assert round(rates["UAH"].rate, 2) == 12.92
     assert round(rates["USD"].rate, 2) == 477.25
     assert round(rates["JPY"].rate, 3) == 3.202

@@ -137,7 +137,7 @@ async def test_filters_keep_the_asked_order_and_lang_localizes(client: Client) -
         ("cities=paris", "cities", ["astana", "almaty"]),
         ("lang=de", "lang", ["en", "ru", "kk"]),
         ("callback=f", "callback", ["currencies", "cities", "lang"]),  # no JSONP
-        ("lang=ru&lang=kk", "lang", ["lang"]),
+        ("lang=ru&lang=kk", "lang", ["en", "ru", "kk"]),
     ],
 )
 async def test_bad_parameters_get_400_naming_what_is_allowed(
@@ -197,3 +197,39 @@ async def test_readyz_reports_each_source(client: Client, clock: FakeClock) -> N
     assert sources["nbk"]["items"] == 3
     assert sources["cbr"]["items"] == 0
     assert sources["cbr"]["stale"] is True
+
+
+async def test_last_modified_and_updated_at_move_forward_whenever_the_body_changes(
+    start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams, clock: FakeClock
+) -> None:
+    """nbk -> (nbk stale) cbr -> nbk again: three bodies, three ever later Last-Modified values."""
+    client = await start_app(make_settings(nbk={"interval": 60}, cbr={"interval": 60}))
+    refresher = client.app[REFRESHER]
+    seen = []
+
+    async def look() -> None:
+        client.app[REFRESHER].snapshot.invalidate()  # what the stale timer does at a deadline
+        resp = await client.get("/v1/rates?currencies=USD", headers={"Accept-Encoding": "identity"})
+        body = await resp.json()
+        seen.append(
+            (body["rates"][0]["source"], resp.headers["ETag"], resp.headers["Last-Modified"], body["updated_at"])
+        )
+
+    await refresher.run("nbk")
+    await look()
+    upstream.fake.fault["nbk"] = "500"
+    clock.advance(60)
+    assert await refresher.run("nbk") == "failed"  # cbr fetched at once; nbk still fresh
+    clock.advance(130)  # nbk's 180 s have passed: cbr shows
+    await look()
+    upstream.fake.fault["nbk"] = "ok"
+    assert await refresher.run("nbk") == "ok"  # same value as before it failed: back to nbk
+    await look()
+    assert [source for source, *_ in seen] == ["nbk", "cbr", "nbk"]
+    assert len({etag for _, etag, *_ in seen}) == 3
+    modified = [parsedate_to_datetime(lm) for _, _, lm, _ in seen]
+    assert modified[0] < modified[1] < modified[2]
+    assert seen[0][3] < seen[1][3] < seen[2][3]
+    # a cache holding the cbr body revalidates by date and gets the new body, not a 304
+    revalidate = {"If-Modified-Since": seen[1][2]}
+    assert (await client.get("/v1/rates?currencies=USD", headers=revalidate)).status == 200

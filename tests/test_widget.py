@@ -224,9 +224,9 @@ async def sites(
     pokes: list[str] = []
 
     async def poke(request: web.Request) -> web.Response:
-        """The page saw its first events: NBK publishes a new USD rate, a minute later."""
+        """The page saw its first events: NBK publishes a new USD rate, fetched in the next time slot."""
         upstream.fake.rates["USD"] = ("480.10", 1, "UP", "+1.33")
-        clock.advance(60)
+        clock.advance(settings.nbk.interval)  # one fetch per slot: the next run is the next slot's
         pokes.append(await refresher.run("nbk"))
         return web.Response(status=204)
 

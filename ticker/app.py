@@ -144,8 +144,8 @@ def _routes(app: web.Application) -> None:
     with contextlib.suppress(FileNotFoundError):
         others.append(("/widget.js", views.static_file("widget.js", "text/javascript")))
         others.append(("/", views.static_file("index.html", "text/html", max_age=60)))
-    for path, handler in others:
-        app.router.add_get(path, views.counted(path, handler))
+    for path, handler in others:  # no HEAD on the stream: it has no end to stop at
+        app.router.add_get(path, views.counted(path, handler), allow_head=path != "/v1/stream")
     for resource in list(app.router.resources()):  # CORS preflight wherever a GET is served
         if isinstance(resource, web.Resource):
             resource.add_route("OPTIONS", views.preflight)

@@ -62,7 +62,7 @@ def serve(settings: Settings, workers: int) -> int:
         create_app(settings),
         host=settings.host,
         port=settings.port,
-        reuse_port=os.environ.get("TICKER_REUSE_PORT") == "1" or None,
+        reuse_port=settings.reuse_port or None,
         shutdown_timeout=SHUTDOWN_TIMEOUT,
         access_log=None,
         print=started,
@@ -76,11 +76,13 @@ def _supervise(workers: int, settings: Settings) -> int:
     """N processes on one port (SO_REUSEPORT); SIGTERM/SIGINT go to all; exit 0 when all did."""
     env = {
         **os.environ,
-        "TICKER_REUSE_PORT": "1",
+        "TICKER_REUSE_PORT": "true",
         "TICKER_HOST": settings.host,  # --host/--port reach the workers too
         "TICKER_PORT": str(settings.port),
     }
-    children = [subprocess.Popen([sys.executable, "-m", "ticker", "serve"], env=env) for _ in range(workers)]
+    # own sessions: a terminal's Ctrl-C or a group-wide TERM reaches each worker once, through us
+    argv = [sys.executable, "-m", "ticker", "serve"]
+    children = [subprocess.Popen(argv, env=env, start_new_session=True) for _ in range(workers)]
 
     def forward(signum: int, _frame: object) -> None:
         for child in children:

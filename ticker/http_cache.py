@@ -14,6 +14,7 @@ from ticker.snapshot import Rendered
 
 JSON = "application/json; charset=utf-8"
 ETAG = istr("ETag")  # aiohttp's hdrs.ETAG is spelled "Etag"; clients compare case-blind, people don't
+NOT_COMPLETE = "no-cache"  # a strip with items still empty: caches must revalidate, not keep it for minutes
 EXPOSE = "ETag, Last-Modified, Cache-Control"
 ALLOW_HEADERS = "If-None-Match, If-Modified-Since, Last-Event-ID, Cache-Control"
 
@@ -91,12 +92,13 @@ def not_modified(headers: Mapping[str, str], rendered: Rendered) -> bool:
     return False
 
 
-def _headers(rendered: Rendered, coding: str | None, cors_headers: Mapping[str, str], cache: str) -> dict[istr, str]:
+def _headers(rendered: Rendered, coding: str | None, cors: Cors, origin: str | None, cache: str) -> dict[istr, str]:
+    cors_headers = cors.headers(origin)
     headers = {
         hdrs.CONTENT_TYPE: JSON,
         hdrs.CACHE_CONTROL: cache,
         ETAG: f'"{rendered.tag}-{coding}"' if coding else rendered.etag,
-        hdrs.VARY: "Accept-Encoding, Origin" if "Vary" in cors_headers else "Accept-Encoding",
+        hdrs.VARY: "Accept-Encoding" if cors.any else "Accept-Encoding, Origin",  # allow-list: caches key on Origin
     }
     if rendered.last_modified:
         headers[hdrs.LAST_MODIFIED] = rendered.last_modified
@@ -118,7 +120,7 @@ def respond(request: web.Request, rendered: Rendered, cors: Cors, cache: str) ->
     key = (coding, origin, cache)
     variant = rendered.variants.get(key)
     if variant is None:
-        full = _headers(rendered, coding, cors.headers(origin), cache)
+        full = _headers(rendered, coding, cors, origin, cache if rendered.complete else NOT_COMPLETE)
         bare = {k: v for k, v in full.items() if k not in (hdrs.CONTENT_TYPE, hdrs.CONTENT_ENCODING)}
         variant = rendered.variants[key] = (full, bare)
     if (hdrs.IF_NONE_MATCH in req_headers or hdrs.IF_MODIFIED_SINCE in req_headers) and not_modified(

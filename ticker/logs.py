@@ -32,5 +32,6 @@ def setup_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # our runs guard themselves ("busy"); APScheduler's own skip and cancel notices are noise here
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

@@ -45,9 +45,10 @@ def parse_query(params: MultiMapping[str], default: Query) -> Query:
     unknown = sorted(set(params) - set(KNOWN))
     if unknown:
         raise QueryError(unknown[0], f"unknown query parameter {unknown[0]!r}", list(KNOWN))
+    allowed = {"currencies": list(default.currencies), "cities": list(default.cities), "lang": list(LANGS)}
     for name in KNOWN:
         if len(params.getall(name, ())) > 1:
-            raise QueryError(name, f"{name} is given more than once", [name])
+            raise QueryError(name, f"{name} is given more than once: give one comma-separated list", allowed[name])
     currencies, cities, lang = default.currencies, default.cities, default.lang
     if "currencies" in params:
         currencies = _pick(params["currencies"], "currencies", default.currencies, str.upper)

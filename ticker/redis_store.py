@@ -79,9 +79,9 @@ class RedisStore:
             for source in sorted(sources):
                 raw = cast(dict[str, str], await self._client.hgetall(PREFIX + f"data:{source}"))
                 entries[source] = {k: e for k, e in ((k, _entry(v)) for k, v in raw.items()) if e}
-                text = await self._client.get(PREFIX + f"status:{source}")
-                if text:
-                    status[source] = SourceStatus.model_validate_json(text)
+                text = cast(str | None, await self._client.get(PREFIX + f"status:{source}"))
+                if text and (parsed := _status(text)) is not None:
+                    status[source] = parsed
         except RedisError as exc:
             raise StoreError(f"redis: {exc}") from exc
         return entries, status
@@ -157,6 +157,14 @@ class RedisStore:
             await asyncio.wait_for(self._client.aclose(), 2.0)
         except (RedisError, OSError, TimeoutError):
             log.warning("redis did not close cleanly")
+
+
+def _status(text: str) -> SourceStatus | None:
+    try:
+        return SourceStatus.model_validate_json(text)
+    except ValidationError:
+        log.warning("ignoring an unreadable source status in redis")
+        return None
 
 
 def _entry(text: str) -> Entry | None:

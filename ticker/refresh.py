@@ -26,7 +26,7 @@ from ticker.health import StoreHealth
 from ticker.metrics import Metrics
 from ticker.settings import Settings
 from ticker.snapshot import Snapshot
-from ticker.state import Entries, SourceStatus, confirm
+from ticker.state import Entries, SourceStatus, confirm, usable
 from ticker.store import Store, StoreError
 from ticker.validate import Validator
 
@@ -101,7 +101,7 @@ class Refresher:
             for name in earlier:
                 entry = self.snapshot.entries.get(name, {}).get(key)
                 stale_after = timedelta(seconds=self.settings.source_config(name).stale_seconds)
-                if entry is not None and now < entry.fetched_at + stale_after:
+                if entry is not None and usable(entry) and now < entry.fetched_at + stale_after:
                     covered = True
                     break
             if not covered:
@@ -148,11 +148,12 @@ class Refresher:
             records = await self._fetch_with_retries(source, config.timeout)
             accepted = self._validate(source, records)
         except ProviderError as exc:
+            self._claimed.discard((source, slot))
             await self._failed(source, status, now, exc)
             return "failed"
         finally:
             self.metrics.duration.labels(source).observe(time.perf_counter() - started)
-        # a run cancelled above (shutdown) keeps its slot listed, so release_claims() hands it on
+        # only a run cancelled above (shutdown) keeps its slot listed, so release_claims() hands it on
         self._claimed.discard((source, slot))
         await self._succeeded(source, status, now, accepted)
         return "ok"
@@ -202,7 +203,8 @@ class Refresher:
                 f" after {status.failures} failures" if status.failures else "",
                 extra={"source": source, "outcome": "ok", "failures": status.failures},
             )
-        entries = confirm(old, source, accepted, now)
+        stale_after = timedelta(seconds=self.settings.source_config(source).stale_seconds)
+        entries = confirm(old, source, accepted, now, stale_after)
         self.snapshot.apply(source, entries)
         await self._save(source, entries)
         await self._set_status(SourceStatus(source=source, last_attempt=now, last_success=now))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 
@@ -18,6 +19,8 @@ async def run_job(refresher: Refresher, source: str) -> None:
     """The job boundary: nothing escapes into APScheduler, whatever goes wrong."""
     try:
         await refresher.run(source)
+    except asyncio.CancelledError:
+        log.debug("%s: run cancelled by shutdown", source)  # not an error: the scheduler is stopping
     except Exception:
         log.exception("%s: unexpected error in a fetch run; the next run will try again", source)
 

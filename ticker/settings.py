@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=0, le=65535)
     redis_url: str | None = None
     role: Literal["all", "api", "fetcher"] = "all"
+    reuse_port: bool = False  # SO_REUSEPORT; `serve --workers N` sets it for its workers
     currencies: list[str] = Field(default_factory=lambda: ["USD", "EUR", "RUB", "CNY"])
     cities: list[City] = Field(default_factory=lambda: list(DEFAULT_CITIES))
     rate_sources: list[Literal["nbk", "cbr"]] = ["nbk", "cbr"]

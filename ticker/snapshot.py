@@ -45,6 +45,7 @@ class Rendered:
     tag: str  # the hash, also the SSE event id
     last_modified: str | None  # HTTP-date
     modified_at: datetime | None
+    complete: bool  # every item has a value
     _codings: dict[str, bytes] = field(default_factory=dict)
     # response headers per (coding, allowed origin, Cache-Control): (for 200, for 304)
     variants: dict[tuple[str | None, str | None, str], tuple[dict[istr, str], dict[istr, str]]] = field(
@@ -162,12 +163,14 @@ class Snapshot:
         else:
             model = Ticker(updated_at=built.updated_at, weather=built.weather, rates=built.rates)
         body = model.model_dump_json().encode()
-        modified = built.modified_at.replace(microsecond=0) if built.modified_at else None
+        modified = built.updated_at  # Last-Modified and updated_at are one instant
         return Rendered(
             body=body,
             tag=hashlib.blake2b(body, digest_size=12).hexdigest(),
             last_modified=format_datetime(modified, usegmt=True) if modified else None,
             modified_at=modified,
+            complete=all(i.rate is not None for i in built.rates)
+            and all(i.temperature is not None for i in built.weather),
         )
 
     # --- data kinds ---------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ idempotent: replicas, restarts and a Redis that comes back empty all converge on
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
@@ -25,10 +25,16 @@ class Entry(BaseModel):
     record: Rate | Temperature
     fetched_at: datetime
     changed_at: datetime
+    fresh_since: datetime | None = None  # start of the current unbroken run of fresh fetches
 
     @property
     def key(self) -> str:
         return record_key(self.record)
+
+    @property
+    def shown_since(self) -> datetime:
+        """From when this value, fresh, has been what the source says: it changed, or came back."""
+        return max(self.changed_at, self.fresh_since or self.changed_at)
 
 
 class SourceStatus(BaseModel):
@@ -48,19 +54,36 @@ class SourceStatus(BaseModel):
         return self.last_success is not None and self.failures == 0
 
 
+def usable(entry: Entry) -> bool:
+    """A value a reader can be shown: a null temperature (the upstream had none) is not."""
+    return not (isinstance(entry.record, Temperature) and entry.record.temperature is None)
+
+
 def record_key(record: Record) -> str:
     return record.currency if isinstance(record, Rate) else record.city
 
 
-def confirm(old: Mapping[str, Entry], source: str, records: Iterable[Record], now: datetime) -> Entries:
-    """Entries for freshly fetched records: an unchanged value keeps its ``changed_at``."""
+def confirm(
+    old: Mapping[str, Entry],
+    source: str,
+    records: Iterable[Record],
+    now: datetime,
+    stale_after: timedelta = timedelta.max,
+) -> Entries:
+    """Entries for freshly fetched records: an unchanged value keeps its ``changed_at``, and keeps its
+    ``fresh_since`` unless it had gone stale in between (then it comes back now)."""
     out: Entries = {}
+    second = now.replace(microsecond=0)
     for record in records:
         key = record_key(record)
         previous = old.get(key)
-        unchanged = previous is not None and previous.record == record
-        changed_at = previous.changed_at if unchanged and previous else now.replace(microsecond=0)
-        out[key] = Entry(source=source, record=record, fetched_at=now, changed_at=changed_at)
+        if previous is not None and previous.record == record:
+            changed_at = previous.changed_at
+            unbroken = now - previous.fetched_at < stale_after
+            fresh_since = (previous.fresh_since or previous.changed_at) if unbroken else second
+        else:
+            changed_at = fresh_since = second
+        out[key] = Entry(source=source, record=record, fetched_at=now, changed_at=changed_at, fresh_since=fresh_since)
     return out
 
 

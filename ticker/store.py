@@ -89,7 +89,8 @@ class MemoryStore:
             self._listeners.discard(queue)
 
     async def claim(self, source: str, slot: int, ttl: float, owner: str) -> bool:
-        self._claims = {k: v for k, v in self._claims.items() if k[1] >= slot - 1}  # stay bounded
+        # stay bounded: forget this source's older slots (slot numbers of different sources don't compare)
+        self._claims = {k: v for k, v in self._claims.items() if k[0] != source or k[1] >= slot - 1}
         if (source, slot) in self._claims:
             return False
         self._claims[(source, slot)] = owner

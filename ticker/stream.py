@@ -39,18 +39,24 @@ async def stream(request: web.Request) -> web.StreamResponse:
     metrics.streams += 1
     heartbeat = app[SETTINGS].sse_heartbeat
     last = request.headers.get("Last-Event-ID", "")
+    loop = asyncio.get_running_loop()
     try:
         await response.write(f"retry: {RETRY_MS}\n\n".encode())
+        written = loop.time()
         while not closing.is_set():
+            seen = snapshot.version
             rendered = snapshot.render("ticker", query)
             if rendered.tag != last:
                 await response.write(event(rendered.tag, rendered.body))
-                last = rendered.tag
-            changed = snapshot.changed()
+                last, written = rendered.tag, loop.time()
+            if snapshot.version != seen:
+                continue  # it changed while we were writing: look again before waiting
+            quiet = written + heartbeat - loop.time()  # refreshes that change nothing don't reset it
             try:
-                await asyncio.wait_for(changed, heartbeat)
+                await asyncio.wait_for(snapshot.changed(), max(quiet, 0))
             except TimeoutError:
                 await response.write(b": keep-alive\n\n")
+                written = loop.time()
         await response.write(b'event: close\ndata: {"reason":"server shutting down"}\n\n')
     except (ConnectionResetError, ConnectionError):
         pass  # the reader left

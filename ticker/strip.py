@@ -14,21 +14,21 @@ from providers.base import Rate, Temperature
 from ticker.models import RateItem, WeatherItem
 from ticker.query import Query
 from ticker.settings import Settings
-from ticker.state import Entries, Entry
+from ticker.state import Entries, Entry, usable
 
 
 @dataclass(frozen=True)
 class Pick:
     entry: Entry | None
     stale: bool
+    since: datetime | None  # when what this item shows last changed: a new value, a switch, a stale flip
 
 
 @dataclass(frozen=True)
 class Built:
     weather: list[WeatherItem]
     rates: list[RateItem]
-    updated_at: datetime | None  # newest changed_at among the shown values
-    modified_at: datetime | None  # when this body last changed: updated_at or a stale flip since
+    updated_at: datetime | None  # when what the body shows last changed (derived from the store: same everywhere)
     next_change: datetime | None  # the next instant a shown item turns stale
 
 
@@ -43,35 +43,33 @@ class StripBuilder:
     def _pick(
         self, chain: Sequence[str], key: str, entries: Mapping[str, Entries], now: datetime
     ) -> tuple[Pick, list[datetime]]:
-        candidates: list[Entry] = []
-        deadlines: list[datetime] = []
-        for source in chain:
-            entry = entries.get(source, {}).get(key)
-            if entry is None:
-                continue
-            candidates.append(entry)
-            deadlines.append(entry.fetched_at + self._stale_after[source])
-        usable = [
-            (entry, deadline)
-            for entry, deadline in zip(candidates, deadlines, strict=True)
-            if not (isinstance(entry.record, Temperature) and entry.record.temperature is None)
+        """The first fresh value in chain order, else the newest stale one; and every deadline seen."""
+        found = [
+            (entry, entry.fetched_at + self._stale_after[source])
+            for source in chain
+            if (entry := entries.get(source, {}).get(key)) is not None
         ]
-        for entry, deadline in usable:
+        deadlines = [deadline for _, deadline in found]
+        showable = [(entry, deadline) for entry, deadline in found if usable(entry)]
+        passed: list[datetime] = []  # earlier sources that went stale: each flip changed what is shown
+        for entry, deadline in showable:
             if now < deadline:
-                return Pick(entry, False), deadlines
-        pool = usable or list(zip(candidates, deadlines, strict=True))
+                return Pick(entry, False, max([entry.shown_since, *passed])), deadlines
+            passed.append(deadline)
+        pool = showable or found
         if not pool:
-            return Pick(None, True), deadlines
+            return Pick(None, True, None), deadlines
         newest = max(pool, key=lambda pair: pair[0].fetched_at)[0]
-        return Pick(newest, True), deadlines
+        flips = [deadline for _, deadline in pool]
+        return Pick(newest, True, max([newest.changed_at, *flips])), deadlines
 
     def build(self, entries: Mapping[str, Entries], query: Query, now: datetime) -> Built:
-        changed: list[datetime] = []
+        since: list[datetime] = []
         deadlines: list[datetime] = []
 
         def note(pick: Pick, item_deadlines: list[datetime]) -> None:
-            if pick.entry is not None:
-                changed.append(pick.entry.changed_at)
+            if pick.since is not None:
+                since.append(pick.since)
             deadlines.extend(item_deadlines)
 
         weather = []
@@ -84,11 +82,9 @@ class StripBuilder:
             pick, item_deadlines = self._pick(self.settings.rate_sources, code, entries, now)
             note(pick, item_deadlines)
             rates.append(_rate_item(code, pick))
-        updated_at = max(changed, default=None)
-        passed = [d for d in deadlines if d <= now]
-        modified_at = max([*changed, *passed], default=None)
         upcoming = min((d for d in deadlines if d > now), default=None)
-        return Built(weather, rates, updated_at, modified_at, upcoming)
+        updated = max(since, default=None)
+        return Built(weather, rates, updated.replace(microsecond=0) if updated else None, upcoming)
 
     def _weather_item(self, city_id: str, pick: Pick, lang: str) -> WeatherItem:
         name = self._cities[city_id].display_name(lang)

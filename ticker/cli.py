@@ -19,7 +19,7 @@ from pydantic_settings import SettingsError
 
 from ticker import __version__
 from ticker.logs import setup_logging
-from ticker.settings import Settings, describe_error, describe_settings_error
+from ticker.settings import Settings, describe_error, describe_settings_error, unknown_variables
 
 log = logging.getLogger("ticker")
 SHUTDOWN_TIMEOUT = 5.0  # seconds in-flight requests get after SIGTERM; well inside a 10 s stop grace
@@ -142,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     overrides = {k: v for k, v in given.items() if v is not None}
     settings = load_settings(**overrides)
     setup_logging(settings.log_level)
+    for var in unknown_variables():
+        log.warning("%s is not a ticker setting and is ignored (see the README's configuration table)", var)
     if args.command == "serve":
         if args.workers < 1:
             parser.error("--workers must be at least 1")

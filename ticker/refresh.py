@@ -26,7 +26,7 @@ from ticker.health import StoreHealth
 from ticker.metrics import Metrics
 from ticker.settings import Settings
 from ticker.snapshot import Snapshot
-from ticker.state import Entries, SourceStatus, confirm, usable
+from ticker.state import Entries, SourceStatus, confirm, record_key, usable
 from ticker.store import Store, StoreError
 from ticker.validate import Validator
 
@@ -74,6 +74,7 @@ class Refresher:
         self._locks = {name: asyncio.Lock() for name in providers}
         self._validators = {name: Validator() for name in providers}
         self._claimed: set[tuple[str, int]] = set()  # slots claimed whose fetch has not finished
+        self._missing: set[str] = set()  # configured items an answer lacked (warned once)
 
     # --- the chain ------------------------------------------------------------------------------
 
@@ -183,7 +184,11 @@ class Refresher:
     def _validate(self, source: str, records: Sequence[Record]) -> list[Record]:
         """The values fit to show; an answer with none is a failure, so the chain moves on."""
         old: Entries = self.snapshot.entries.get(source, {})
-        verdict = self._validators[source].check(records, self.wanted(source), old)
+        wanted = self.wanted(source)
+        for key in sorted(wanted - {record_key(r) for r in records} - self._missing):
+            self._missing.add(key)  # once per process: a typo in the config, or a currency the source lacks
+            log.warning("%s: the answer has no %s; a fallback source will be asked for it", source, key)
+        verdict = self._validators[source].check(records, wanted, old)
         for problem in verdict.rejected:
             log.warning("%s: dropped an impossible value: %s", source, problem)
         for key in verdict.held:

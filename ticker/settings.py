@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from providers.base import Location, SourceConfig
 from providers.cbr import Config as CbrConfig
@@ -64,11 +66,12 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     role: Literal["all", "api", "fetcher"] = "all"
     reuse_port: bool = False  # SO_REUSEPORT; `serve --workers N` sets it for its workers
-    currencies: list[str] = Field(default_factory=lambda: ["USD", "EUR", "RUB", "CNY"])
+    # lists of names: a JSON list (["USD","EUR"]) or, as people also write them, USD,EUR
+    currencies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["USD", "EUR", "RUB", "CNY"])
     cities: list[City] = Field(default_factory=lambda: list(DEFAULT_CITIES))
-    rate_sources: list[Literal["nbk", "cbr"]] = ["nbk", "cbr"]
-    weather_sources: list[Literal["open_meteo", "met_no"]] = ["open_meteo", "met_no"]
-    cors_origins: list[str] = Field(default_factory=lambda: ["*"])
+    rate_sources: Annotated[list[Literal["nbk", "cbr"]], NoDecode] = ["nbk", "cbr"]
+    weather_sources: Annotated[list[Literal["open_meteo", "met_no"]], NoDecode] = ["open_meteo", "met_no"]
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
     sse_heartbeat: float = Field(default=15, gt=0, le=300)
     fetch_attempts: int = Field(default=3, ge=1, le=10)
     breaker_cooldown: float = Field(default=30, ge=0, le=3600)
@@ -78,6 +81,19 @@ class Settings(BaseSettings):
     cbr: CbrConfig = Field(default_factory=CbrConfig)
     open_meteo: OpenMeteoConfig = Field(default_factory=OpenMeteoConfig)
     met_no: MetNoConfig = Field(default_factory=MetNoConfig)
+
+    @field_validator("currencies", "rate_sources", "weather_sources", "cors_origins", mode="before")
+    @classmethod
+    def _name_list(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except ValueError as exc:
+                raise ValueError(f"not a valid JSON list: {exc}") from exc
+        return [part.strip() for part in text.split(",") if part.strip()]
 
     @field_validator("redis_url")
     @classmethod
@@ -152,4 +168,11 @@ def describe_settings_error(error: Exception) -> str:
     """pydantic-settings names the field of an undecodable value; name the variable instead."""
     match = re.search(r'field "([a-z_]+)"', str(error))
     var = ENV_PREFIX + match.group(1).upper() if match else "a TICKER_ variable"
-    return f'{var}: not valid JSON (lists look like ["USD","EUR"]): {error.__cause__ or error}'
+    return f'{var}: not valid JSON (e.g. ["USD","EUR"] or [{{"id":"astana",...}}]): {error.__cause__ or error}'
+
+
+def unknown_variables() -> list[str]:
+    """TICKER_* variables that configure nothing (a typo such as TICKER_NBK_INTERVAL, one underscore).
+    Unknown keys inside a source section (TICKER_NBK__INTERVALL) are already errors."""
+    tops = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    return sorted(var for var in os.environ if var.startswith(ENV_PREFIX) and var.partition("__")[0] not in tops)

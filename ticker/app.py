@@ -66,7 +66,7 @@ def create_app(
     retry: RetryPolicy | None = None,
     schedule: bool = True,
 ) -> web.Application:
-    app = web.Application(middlewares=[views.errors])
+    app = web.Application()  # no middleware: see views.guarded
     app[SETTINGS] = settings
     app[CORS] = Cors(tuple(settings.cors_origins))
     app[CACHE_CONTROL] = _cache_policies(settings)
@@ -145,7 +145,8 @@ def _routes(app: web.Application) -> None:
         others.append(("/widget.js", views.static_file("widget.js", "text/javascript")))
         others.append(("/", views.static_file("index.html", "text/html", max_age=60)))
     for path, handler in others:  # no HEAD on the stream: it has no end to stop at
-        app.router.add_get(path, views.counted(path, handler), allow_head=path != "/v1/stream")
+        app.router.add_get(path, views.guarded(path, handler), allow_head=path != "/v1/stream")
     for resource in list(app.router.resources()):  # CORS preflight wherever a GET is served
         if isinstance(resource, web.Resource):
-            resource.add_route("OPTIONS", views.preflight)
+            resource.add_route("OPTIONS", views.guarded("preflight", views.preflight))
+    app.router.add_route("*", "/{tail:.*}", views.guarded("unmatched", views.not_found))  # last: 404/405 as JSON

@@ -50,21 +50,31 @@ def strip_view(app: web.Application, view: View) -> Handler:
     ok, not_modified = (f"/v1/{view}", 200), (f"/v1/{view}", 304)
 
     async def handler(request: web.Request) -> web.Response:
-        query = parse_query(request.query, snapshot.default) if request.query_string else None
-        response = respond(request, snapshot.render(view, query), cors, cache)
-        requests[ok if response.status == 200 else not_modified] += 1  # errors are counted by `errors`
+        try:
+            query = parse_query(request.query, snapshot.default) if request.query_string else None
+            response = respond(request, snapshot.render(view, query), cors, cache)
+        except Exception as exc:  # noqa: BLE001 - the request boundary (a try costs nothing until it raises)
+            response = error_from(request, exc)
+        status = response.status
+        requests[ok if status == 200 else not_modified if status == 304 else (ok[0], status)] += 1
         return response
 
     return handler
 
 
-def counted(route: str, handler: Handler) -> Handler:
-    async def counting(request: web.Request) -> web.StreamResponse:
-        response = await handler(request)
+def guarded(route: str, handler: Handler) -> Handler:
+    """The request boundary for every route but the strip's (which inlines the same): errors become
+    JSON, answers are counted by route. No middleware: a middleware costs every request on the hot path."""
+
+    async def boundary(request: web.Request) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except Exception as exc:  # noqa: BLE001 - the request boundary
+            response = error_from(request, exc)
         request.app[METRICS].requests[(route, response.status)] += 1
         return response
 
-    return counting
+    return boundary
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -155,23 +165,25 @@ def static_file(name: str, content_type: str, max_age: int = 300) -> Handler:
     return handler
 
 
-@web.middleware
-async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every error is JSON with the right status and ``no-store``, and counted by route. The success
-    path adds nothing: handlers count their own answers."""
-    try:
-        return await handler(request)
-    except QueryError as exc:
-        response = error_response(request, 400, str(exc), parameter=exc.parameter, allowed=exc.allowed)
-    except web.HTTPException as exc:
+def error_from(request: web.Request, exc: Exception) -> web.Response:
+    """Every error is JSON with the right status and ``no-store``; the unexpected ones are logged."""
+    if isinstance(exc, QueryError):
+        return error_response(request, 400, str(exc), parameter=exc.parameter, allowed=exc.allowed)
+    if isinstance(exc, web.HTTPException):
         if exc.status < 400:
-            raise
+            raise exc
         headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
-        response = error_response(request, exc.status, exc.reason, headers=headers)
-    except Exception:
-        log.exception("unhandled error in %s %s", request.method, request.path)
-        response = error_response(request, 500, "internal error")
-    resource = request.match_info.route.resource
-    name = resource.canonical if resource is not None and response.status != 404 else "unmatched"
-    request.app[METRICS].requests[(name, response.status)] += 1
-    return response
+        return error_response(request, exc.status, exc.reason, headers=headers)
+    log.exception("unhandled error in %s %s", request.method, request.path, exc_info=exc)
+    return error_response(request, 500, "internal error")
+
+
+async def not_found(request: web.Request) -> web.Response:
+    """The last route: 405 with Allow where the path exists under other methods, else 404."""
+    allowed = sorted(
+        {route.method for resource in request.app.router.resources() if resource.canonical == request.path
+         for route in resource}
+    )  # fmt: skip
+    if allowed:
+        raise web.HTTPMethodNotAllowed(request.method, allowed)
+    raise web.HTTPNotFound()

@@ -15,16 +15,17 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import redis.asyncio as aioredis
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from redis.exceptions import RedisError
 
 from ticker.state import Entries, Entry, SourceStatus
 from ticker.store import RESYNC, StoreError
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
 
 PREFIX = "ticker:v1:"
 CHANNEL = PREFIX + "updates"
@@ -71,19 +72,22 @@ class RedisStore:
         self._merge = self._client.register_script(_MERGE)
         self._release = self._client.register_script(_RELEASE)
 
-    async def load(self) -> tuple[dict[str, Entries], dict[str, SourceStatus]]:
+    async def load(self, source: str | None = None) -> tuple[dict[str, Entries], dict[str, SourceStatus]]:
         try:
-            sources = cast(set[str], await self._client.smembers(SOURCES_SET))
-            entries: dict[str, Entries] = {}
-            status: dict[str, SourceStatus] = {}
-            for source in sorted(sources):
-                raw = cast(dict[str, str], await self._client.hgetall(PREFIX + f"data:{source}"))
-                entries[source] = {k: e for k, e in ((k, _entry(v)) for k, v in raw.items()) if e}
-                text = cast(str | None, await self._client.get(PREFIX + f"status:{source}"))
-                if text and (parsed := _status(text)) is not None:
-                    status[source] = parsed
+            names = [source] if source else sorted(cast(set[str], await self._client.smembers(SOURCES_SET)))
+            async with self._client.pipeline(transaction=False) as pipe:  # one round trip for all of them
+                for name in names:
+                    pipe.hgetall(PREFIX + f"data:{name}")
+                    pipe.get(PREFIX + f"status:{name}")
+                replies = await pipe.execute()
         except RedisError as exc:
             raise StoreError(f"redis: {exc}") from exc
+        entries: dict[str, Entries] = {}
+        status: dict[str, SourceStatus] = {}
+        for name, raw, text in zip(names, replies[::2], replies[1::2], strict=True):
+            entries[name] = {k: e for k, v in raw.items() if (e := _parse(Entry, v)) is not None}
+            if text and (parsed := _parse(SourceStatus, text)) is not None:
+                status[name] = parsed
         return entries, status
 
     async def write(self, source: str, entries: Mapping[str, Entry]) -> list[str]:
@@ -159,17 +163,10 @@ class RedisStore:
             log.warning("redis did not close cleanly")
 
 
-def _status(text: str) -> SourceStatus | None:
+def _parse(model: type[M], text: str) -> M | None:
+    """One unreadable value (another version, a hand edit) is skipped, never a crash."""
     try:
-        return SourceStatus.model_validate_json(text)
+        return model.model_validate_json(text)
     except ValidationError:
-        log.warning("ignoring an unreadable source status in redis")
-        return None
-
-
-def _entry(text: str) -> Entry | None:
-    try:
-        return Entry.model_validate_json(text)
-    except ValidationError:
-        log.warning("ignoring an unreadable entry in redis")
+        log.warning("ignoring an unreadable %s in redis", model.__name__)
         return None

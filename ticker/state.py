@@ -28,10 +28,6 @@ class Entry(BaseModel):
     fresh_since: datetime | None = None  # start of the current unbroken run of fresh fetches
 
     @property
-    def key(self) -> str:
-        return record_key(self.record)
-
-    @property
     def shown_since(self) -> datetime:
         """From when this value, fresh, has been what the source says: it changed, or came back."""
         return max(self.changed_at, self.fresh_since or self.changed_at)

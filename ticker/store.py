@@ -22,7 +22,9 @@ class StoreError(Exception):
 class Store(Protocol):
     kind: str
 
-    async def load(self) -> tuple[dict[str, Entries], dict[str, SourceStatus]]: ...
+    async def load(self, source: str | None = None) -> tuple[dict[str, Entries], dict[str, SourceStatus]]:
+        """Everything, or one source's entries and status."""
+        ...
 
     async def write(self, source: str, entries: Mapping[str, Entry]) -> list[str]:
         """Merge newest-wins, announce ``data:<source>`` if anything changed; returns changed keys."""
@@ -65,8 +67,10 @@ class MemoryStore:
         for queue in self._listeners:
             queue.put_nowait(message)
 
-    async def load(self) -> tuple[dict[str, Entries], dict[str, SourceStatus]]:
-        return {s: dict(e) for s, e in self._entries.items()}, dict(self._status)
+    async def load(self, source: str | None = None) -> tuple[dict[str, Entries], dict[str, SourceStatus]]:
+        names = [source] if source else list(self._entries.keys() | self._status.keys())
+        entries = {s: dict(self._entries[s]) for s in names if s in self._entries}
+        return entries, {s: self._status[s] for s in names if s in self._status}
 
     async def write(self, source: str, entries: Mapping[str, Entry]) -> list[str]:
         changed = merge(self._entries.setdefault(source, {}), entries)

@@ -24,9 +24,11 @@ async def write_back(store: Store, snapshot: Snapshot) -> None:
         await store.write_status(status)
 
 
-async def reload(store: Store, snapshot: Snapshot, health: StoreHealth, *, push: bool) -> None:
+async def reload(
+    store: Store, snapshot: Snapshot, health: StoreHealth, *, push: bool, source: str | None = None
+) -> None:
     try:
-        entries, status = await store.load()
+        entries, status = await store.load(source)
         snapshot.load(entries, status)
         if push:
             await write_back(store, snapshot)
@@ -41,9 +43,12 @@ async def reload(store: Store, snapshot: Snapshot, health: StoreHealth, *, push:
 
 
 async def follow(store: Store, snapshot: Snapshot, health: StoreHealth) -> None:
-    """Apply every announcement; never returns until cancelled."""
+    """Apply every announcement (``data:nbk`` reloads nbk alone); never returns until cancelled."""
     async for message in store.updates():
-        await reload(store, snapshot, health, push=message == RESYNC)
+        if message == RESYNC:
+            await reload(store, snapshot, health, push=True)
+        else:
+            await reload(store, snapshot, health, push=False, source=message.partition(":")[2] or None)
 
 
 async def watch(store: Store, snapshot: Snapshot, health: StoreHealth, every: float = 5.0) -> None:

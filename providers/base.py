@@ -1,24 +1,34 @@
-"""What every provider shares: the records, the provider shape, the error tree and one bounded read.
+"""What every provider shares: the records, the provider shape, the error tree, one bounded read and the
+parsing helpers (safe XML, decimals, currency codes, coordinates, "one bad item must not cost the others").
 
 Providers turn upstream bytes into these records and nothing else; they never import ``ticker``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
+import functools
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from email.utils import parsedate_to_datetime
-from typing import Literal, Protocol
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import ClassVar, Literal, ParamSpec, Protocol, TypeVar
+from xml.etree.ElementTree import Element
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+import defusedxml.ElementTree as SafeET
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 Trend = Literal["up", "down", "flat"]
 Kind = Literal["rates", "weather"]
+Clock = Callable[[], datetime]
+ASTANA = timezone(timedelta(hours=5))  # all of Kazakhstan is UTC+5 since 2024-03-01
+
+
+def astana_date(instant: datetime) -> dt.date:
+    """The calendar date in Astana at ``instant`` (aware)."""
+    return instant.astimezone(ASTANA).date()
 
 
 class Rate(BaseModel):
@@ -30,7 +40,12 @@ class Rate(BaseModel):
     rate: float
     change: float | None = None
     trend: Trend | None = None
-    date: dt.date
+    date: dt.date  # the date the document says the rate is official for
+    in_force: dt.date | None = None  # the Astana date the upstream says it is in force on, when not ``date``
+
+    @property
+    def valid_on(self) -> dt.date:
+        return self.in_force or self.date
 
 
 class Temperature(BaseModel):
@@ -104,12 +119,28 @@ class SourceConfig(BaseModel):
 
 
 class Provider(Protocol):
-    """One upstream: ``fetch`` returns parsed, typed records or raises a ProviderError."""
+    """One upstream: ``fetch`` returns parsed, typed records or raises a ProviderError.
 
-    name: str
-    kind: Kind
+    ``day`` is the Astana date the service asks for; rate providers ask their upstream for it, weather ignores it.
+    """
 
-    async def fetch(self, session: aiohttp.ClientSession) -> Sequence[Record]: ...
+    name: ClassVar[str]
+    kind: ClassVar[Kind]
+    Config: ClassVar[type[SourceConfig]]
+
+    def __init__(self, config: SourceConfig, locations: Sequence[Location], clock: Clock) -> None: ...
+
+    async def fetch(self, session: aiohttp.ClientSession, day: dt.date) -> Sequence[Record]: ...
+
+
+C = TypeVar("C", bound=SourceConfig)
+
+
+def narrow(config: SourceConfig, want: type[C]) -> C:
+    """The provider's own Config class, or a TypeError naming both (a wiring mistake, not bad data)."""
+    if not isinstance(config, want):
+        raise TypeError(f"{want.__module__}.{want.__qualname__} expected, got {type(config).__qualname__}")
+    return config
 
 
 # --- errors ---------------------------------------------------------------------------------------
@@ -144,85 +175,90 @@ class FormatError(ProviderError):
     """The bytes are not the document we expect (HTML, truncated, wrong root, no items, bad numbers)."""
 
 
-# --- the one bounded read --------------------------------------------------------------------------
+# --- helpers shared by the parsers ----------------------------------------------------------------
+
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
-@dataclass(frozen=True)
-class Response:
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP date); None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
+@contextmanager
+def format_errors(what: str) -> Iterator[None]:
+    """Any exception but a ProviderError (OverflowError, decimal errors, RecursionError, UnicodeError, ...)
+    leaves as a FormatError: bytes we cannot read are a provider failure, never a crash."""
     try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    now = now or datetime.now(when.tzinfo)
-    return max(0.0, (when - now).total_seconds())
+        yield
+    except ProviderError:
+        raise
+    except Exception as exc:
+        raise FormatError(f"{what}: unreadable ({type(exc).__name__}: {str(exc)[:200]})") from exc
 
 
-def looks_like_html(body: bytes) -> bool:
-    head = body.lstrip()[:64].lower()
-    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
+def guarded(func: Callable[P, R]) -> Callable[P, R]:
+    """``format_errors`` around a whole parser."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with format_errors(func.__module__.rpartition(".")[2]):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
-async def read_bounded(
-    session: aiohttp.ClientSession,
-    url: str,
-    *,
-    params: Mapping[str, str] | None = None,
-    headers: Mapping[str, str] | None = None,
-    timeout: float,
-    max_bytes: int,
-    ok_statuses: Sequence[int] = (200,),
-) -> Response:
-    """GET ``url`` and read at most ``max_bytes`` within ``timeout`` seconds in total.
+def parse_xml(body: bytes, what: str) -> Element:
+    """The safe preamble: defusedxml, no DTD at all (so no entities, no bombs); errors are FormatErrors."""
+    with format_errors(f"not well-formed {what} XML"):
+        root: Element = SafeET.fromstring(body, forbid_dtd=True)
+    return root
 
-    Any status outside ``ok_statuses`` raises UpstreamStatusError (with Retry-After); an HTML page is
-    a FormatError whatever its status; a body over the cap is dropped unread past the cap.
-    """
-    # One timer only: aiohttp's own ClientTimeout firing in the same tick as the caller's deadline
-    # swallowed the caller's cancellation, so a hang could outlast the fetch's total limit.
-    no_client_timer = aiohttp.ClientTimeout()
+
+def validated(model: type[M], data: object, what: str) -> M:
+    """``model`` from decoded JSON; the first problem, with its location, as a FormatError."""
     try:
-        async with asyncio.timeout(timeout):
-            async with session.get(
-                url, params=params, headers=headers, timeout=no_client_timer, allow_redirects=True
-            ) as resp:
-                if resp.status not in ok_statuses:
-                    raise UpstreamStatusError(resp.status, parse_retry_after(resp.headers.get("Retry-After")))
-                if resp.content_length is not None and resp.content_length > max_bytes:
-                    raise ResponseTooLarge(f"Content-Length {resp.content_length} > cap {max_bytes}")
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in resp.content.iter_chunked(65536):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise ResponseTooLarge(f"body exceeds cap of {max_bytes} bytes")
-                    chunks.append(chunk)
-                body = b"".join(chunks)
-                if resp.status != 304 and looks_like_html(body):
-                    raise FormatError("upstream sent an HTML page instead of data")
-                return Response(resp.status, dict(resp.headers), body)
-    except TimeoutError as exc:
-        raise UpstreamUnavailable(f"no complete answer within {timeout:g} s") from exc
-    except aiohttp.ClientPayloadError as exc:
-        raise FormatError(f"truncated body: {exc}") from exc
-    except aiohttp.ClientError as exc:
-        raise UpstreamUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise FormatError(f"{what}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
 
 
-# --- number helpers shared by the parsers -----------------------------------------------------------
+def decimal(text: str | None, what: str, *, comma: bool = False, positive: bool = False) -> Decimal:
+    """A finite Decimal from an element's text (``comma``: a decimal comma, as CBR writes)."""
+    raw = (text or "").strip()
+    try:
+        value = Decimal(raw.replace(",", ".") if comma else raw)
+    except InvalidOperation as exc:
+        raise FormatError(f"{what} {text!r} is not a number") from exc
+    if not value.is_finite() or (positive and value <= 0):
+        raise FormatError(f"{what} {text!r} is not a {'positive' if positive else 'finite'} number")
+    return value
+
+
+def currency_code(text: str | None, what: str) -> str:
+    code = (text or "").strip().upper()
+    if len(code) != 3 or not code.isascii() or not code.isalpha():
+        raise FormatError(f"{what} {code!r} is not a currency code")
+    return code
+
+
+def collect(items: Iterable[T], build: Callable[[T], R], what: str) -> list[R]:
+    """One bad item must not cost the others: build each, keep the good; fail only when none is usable."""
+    built: list[R] = []
+    problems: list[str] = []
+    for item in items:
+        try:
+            with format_errors(what):
+                built.append(build(item))
+        except FormatError as exc:
+            problems.append(str(exc))
+    if not built:
+        raise FormatError(f"{what} lists no usable items" + (f": {problems[0]}" if problems else ""))
+    return built
+
+
+def coordinate(value: float) -> str:
+    """At most 4 decimals, no trailing zeros, never ``-0`` (MET Norway's terms; Open-Meteo's grid needs no more)."""
+    return f"{round(value, 4) + 0.0:.4f}".rstrip("0").rstrip(".")
 
 
 def finite(value: float, what: str) -> float:

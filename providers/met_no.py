@@ -11,27 +11,34 @@ caching: nothing is requested before ``Expires``; afterwards ``If-Modified-Since
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import aiohttp
-from pydantic import AwareDatetime, BaseModel, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, Field
 
 from providers.base import (
+    Clock,
     FormatError,
     Kind,
     Location,
     ProviderError,
     SourceConfig,
     Temperature,
+    coordinate,
     finite,
-    read_bounded,
+    format_errors,
+    guarded,
+    narrow,
+    validated,
 )
+from providers.http import read_bounded
 
 log = logging.getLogger(__name__)
 
@@ -78,16 +85,9 @@ class Reading(NamedTuple):
     temperature: float | None
 
 
+@guarded
 def load(body: bytes) -> Forecast:
-    try:
-        return Forecast.model_validate(json.loads(body))
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, ValidationError
-        if isinstance(exc, ValidationError):
-            first = exc.errors()[0]
-            reason = f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
-        else:
-            reason = str(exc)
-        raise FormatError(f"not a Locationforecast compact document: {reason}") from exc
+    return validated(Forecast, json.loads(body), "not a Locationforecast compact document")
 
 
 def pick(forecast: Forecast, now: datetime) -> Reading:
@@ -98,13 +98,10 @@ def pick(forecast: Forecast, now: datetime) -> Reading:
     return Reading(step.time.astimezone(UTC), None if value is None else finite(value, "air_temperature"))
 
 
+@guarded
 def parse(body: bytes, now: datetime) -> Reading:
     """Instant air temperature of the last step at or before ``now`` (aware); FormatError otherwise."""
     return pick(load(body), now)
-
-
-def _coordinate(value: float) -> str:
-    return f"{round(value, 4) + 0.0:.4f}".rstrip("0").rstrip(".")  # + 0.0 turns -0.0 into 0.0
 
 
 @dataclass
@@ -123,17 +120,16 @@ def _expires(value: str | None) -> datetime | None:
 
 
 class MetNo:
-    """One conditional GET per location; cities that fail are logged and left out, all failing raises."""
+    """MET Norway Locationforecast: one conditional GET per city; cities that fail are left out, all failing raises."""
 
-    name = "met_no"
-    kind: Kind = "weather"
+    name: ClassVar[str] = "met_no"
+    kind: ClassVar[Kind] = "weather"
+    Config: ClassVar[type[SourceConfig]] = Config
 
-    def __init__(
-        self, config: Config, locations: Sequence[Location], clock: Callable[[], datetime] | None = None
-    ) -> None:
-        self.config = config
+    def __init__(self, config: SourceConfig, locations: Sequence[Location], clock: Clock) -> None:
+        self.config = narrow(config, Config)
         self.locations = tuple(locations)
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock
         self._cache: dict[str, _Cached] = {}
 
     async def _forecast(self, session: aiohttp.ClientSession, location: Location) -> Forecast:
@@ -146,7 +142,7 @@ class MetNo:
         response = await read_bounded(
             session,
             f"{self.config.base_url}/weatherapi/locationforecast/2.0/compact",
-            params={"lat": _coordinate(location.latitude), "lon": _coordinate(location.longitude)},
+            params={"lat": coordinate(location.latitude), "lon": coordinate(location.longitude)},
             headers=headers,
             timeout=self.config.timeout,
             max_bytes=self.config.max_bytes,
@@ -166,12 +162,14 @@ class MetNo:
 
     async def _one(self, session: aiohttp.ClientSession, location: Location) -> Temperature | ProviderError:
         try:
-            reading = pick(await self._forecast(session, location), self._clock())
+            forecast = await self._forecast(session, location)
+            with format_errors(f"met_no {location.id}"):
+                reading = pick(forecast, self._clock())
+                return Temperature(city=location.id, temperature=reading.temperature, observed_at=reading.observed_at)
         except ProviderError as exc:
             return exc
-        return Temperature(city=location.id, temperature=reading.temperature, observed_at=reading.observed_at)
 
-    async def fetch(self, session: aiohttp.ClientSession) -> list[Temperature]:
+    async def fetch(self, session: aiohttp.ClientSession, day: dt.date) -> list[Temperature]:
         results = await asyncio.gather(*(self._one(session, location) for location in self.locations))
         temperatures = [result for result in results if isinstance(result, Temperature)]
         failed = [

@@ -3,57 +3,55 @@
 Two documents, two roots: ``get_rates.cfm?fdate=DD.MM.YYYY`` answers ``<rates>`` with one ``<date>``;
 ``rates_all.xml`` answers RSS ``<rss><channel><item>`` with a ``<pubDate>`` per item (two- or four-digit
 years, and long-discontinued currencies still listed under old dates). Values are KZT per ``quant`` units.
+NBK dates every calendar day, so a record's ``date`` is the day it is in force (``in_force`` stays None).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
-from xml.etree.ElementTree import Element, ParseError
+import datetime as dt
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import ClassVar
+from xml.etree.ElementTree import Element
 
 import aiohttp
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
 
 from providers.base import (
+    Clock,
     FormatError,
     Kind,
+    Location,
     ProviderError,
     Rate,
     SourceConfig,
     Trend,
+    collect,
+    currency_code,
+    decimal,
     finite,
-    read_bounded,
+    guarded,
+    narrow,
+    parse_xml,
 )
+from providers.http import read_bounded
 
-ASTANA = timezone(timedelta(hours=5))  # all of Kazakhstan is UTC+5 since 2024-03-01
 _TRENDS: dict[str, Trend] = {"UP": "up", "DOWN": "down"}
 
 
 class Config(SourceConfig):
     base_url: str = "https://nationalbank.kz"
-    interval: float = 1800
+    interval: float = 14400  # the longest gap between two fetches; the service's schedule knows publication
 
 
-def _date(text: str) -> date:
+def _date(text: str) -> dt.date:
     for fmt in ("%d.%m.%Y", "%d.%m.%y"):
         try:
             return datetime.strptime(text.strip(), fmt).date()
         except ValueError:
             continue
     raise FormatError(f"unreadable date {text!r}")
-
-
-def _decimal(text: str | None, what: str) -> Decimal:
-    try:
-        value = Decimal((text or "").strip())
-    except InvalidOperation as exc:
-        raise FormatError(f"{what} {text!r} is not a number") from exc
-    if not value.is_finite():
-        raise FormatError(f"{what} {text!r} is not finite")
-    return value
 
 
 def _trend(index: str, change: Decimal | None) -> Trend | None:
@@ -64,32 +62,25 @@ def _trend(index: str, change: Decimal | None) -> Trend | None:
     return "up" if change > 0 else "down" if change < 0 else "flat"
 
 
-def _item(item: Element, day: date) -> Rate:
-    code = (item.findtext("title") or "").strip().upper()
-    if len(code) != 3 or not code.isalpha():
-        raise FormatError(f"item title {code!r} is not a currency code")
-    value = _decimal(item.findtext("description"), f"{code} description")
-    quant = _decimal(item.findtext("quant") or "1", f"{code} quant")
-    if quant <= 0 or value <= 0:
-        raise FormatError(f"{code}: rate {value} per {quant} is not positive")
+def _item(item: Element, day: dt.date) -> Rate:
+    code = currency_code(item.findtext("title"), "item title")
+    value = decimal(item.findtext("description"), f"{code} description", positive=True)
+    quant = decimal(item.findtext("quant") or "1", f"{code} quant", positive=True)
     change_text = (item.findtext("change") or "").strip()
-    change = _decimal(change_text, f"{code} change") / quant if change_text else None
-    index = (item.findtext("index") or "").strip().upper()
+    change = decimal(change_text, f"{code} change") / quant if change_text else None
     return Rate(
         currency=code,
         rate=finite(float(value / quant), code),
         change=None if change is None else finite(float(change), code),
-        trend=_trend(index, change),
+        trend=_trend((item.findtext("index") or "").strip().upper(), change),
         date=day,
     )
 
 
+@guarded
 def parse(body: bytes) -> list[Rate]:
-    """Rates per ONE unit from either NBK document; raises FormatError on anything else."""
-    try:
-        root = SafeET.fromstring(body, forbid_dtd=True)
-    except (ParseError, DefusedXmlException, ValueError, LookupError) as exc:  # LookupError: unknown encoding
-        raise FormatError(f"not well-formed NBK XML: {exc}") from exc
+    """Rates per ONE unit from either NBK document, dated as the document dates them; FormatError otherwise."""
+    root = parse_xml(body, "NBK")
     if root.tag == "rates":
         doc_date = root.findtext("date")
         if not doc_date:
@@ -105,26 +96,19 @@ def parse(body: bytes) -> list[Rate]:
         dated = [(item, day) for item, day in dated if day == newest]  # drop discontinued currencies
     else:
         raise FormatError(f"unexpected root <{root.tag}>, want <rates> or <rss>")
-    rates, problems = [], []
-    for item, day in dated:
-        try:
-            rates.append(_item(item, day))
-        except FormatError as exc:  # one odd item must not cost the others
-            problems.append(str(exc))
-    if not rates:
-        raise FormatError("NBK document lists no usable rates" + (f": {problems[0]}" if problems else ""))
-    return rates
+    return collect(dated, lambda pair: _item(*pair), "NBK document")
 
 
 class Nbk:
-    """Today's official rates (Astana date) from get_rates.cfm, falling back to rates_all.xml."""
+    """National Bank of Kazakhstan: the official rates for a given Astana date (get_rates.cfm, else rates_all.xml)."""
 
-    name = "nbk"
-    kind: Kind = "rates"
+    name: ClassVar[str] = "nbk"
+    kind: ClassVar[Kind] = "rates"
+    Config: ClassVar[type[SourceConfig]] = Config
 
-    def __init__(self, config: Config, clock: Callable[[], datetime] | None = None) -> None:
-        self.config = config
-        self._clock = clock or (lambda: datetime.now(UTC))
+    def __init__(self, config: SourceConfig, locations: Sequence[Location], clock: Clock) -> None:
+        self.config = narrow(config, Config)
+        self._clock = clock
 
     async def _get(
         self, session: aiohttp.ClientSession, path: str, params: dict[str, str], timeout: float
@@ -139,11 +123,11 @@ class Nbk:
         )
         return parse(response.body)
 
-    async def fetch(self, session: aiohttp.ClientSession) -> Sequence[Rate]:
-        today = self._clock().astimezone(ASTANA).strftime("%d.%m.%Y")
+    async def fetch(self, session: aiohttp.ClientSession, day: dt.date) -> Sequence[Rate]:
+        """``day``'s rates; rates_all.xml's records keep their own date (tomorrow's after publication)."""
         half = self.config.timeout / 2  # a hanging first document must leave time for the second
         try:
-            return await self._get(session, "/rss/get_rates.cfm", {"fdate": today}, half)
+            return await self._get(session, "/rss/get_rates.cfm", {"fdate": day.strftime("%d.%m.%Y")}, half)
         except ProviderError as first:
             if first.transient and first.retry_after is not None:
                 raise  # the server asked us to come back later; don't hit it again now

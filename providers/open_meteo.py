@@ -7,14 +7,29 @@ time without an offset (``utc_offset_seconds`` says which); non-finite values ar
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import ClassVar
 
 import aiohttp
+from pydantic import BaseModel, ConfigDict
 
-from providers.base import FormatError, Kind, Location, SourceConfig, Temperature, finite, read_bounded
+from providers.base import (
+    Clock,
+    FormatError,
+    Kind,
+    Location,
+    SourceConfig,
+    Temperature,
+    coordinate,
+    finite,
+    guarded,
+    narrow,
+    validated,
+)
+from providers.http import read_bounded
 
 DEFAULT_BASE_URL = "https://api.open-meteo.com"
 COMMERCIAL_BASE_URL = "https://customer-api.open-meteo.com"
@@ -33,60 +48,61 @@ class Config(SourceConfig):
         return f"{base}/v1/forecast"
 
 
-def _coordinate(value: float) -> str:
-    return f"{value:.4f}".rstrip("0").rstrip(".")
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True)  # "19.6" or true is not a temperature
 
 
-def _observed_at(raw: Any, offset: Any) -> datetime:
-    try:
-        return _instant(raw, offset)
-    except (OverflowError, ValueError, OSError) as exc:
-        raise FormatError(f"current.time {raw!r} with offset {offset!r} is not a usable instant") from exc
+class _Current(_Strict):
+    time: float | str  # ISO 8601 local time, or epoch seconds with timeformat=unixtime
+    temperature_2m: float | None  # required; null when the model has no value
 
 
-def _instant(raw: Any, offset: Any) -> datetime:
-    if isinstance(raw, int | float) and not isinstance(raw, bool):  # timeformat=unixtime
-        return datetime.fromtimestamp(raw, UTC)
-    if not isinstance(raw, str):
-        raise FormatError("current.time is missing")
+class _CurrentWeather(_Strict):  # legacy current_weather=true
+    time: float | str
+    temperature: float | None
+
+
+class _Point(_Strict):
+    error: bool = False
+    reason: str = "no reason given"
+    utc_offset_seconds: float = 0  # without timezone= the API answers GMT
+    current: _Current | None = None
+    current_weather: _CurrentWeather | None = None
+
+
+def _observed_at(raw: float | str, offset: float) -> datetime:
+    if isinstance(raw, float | int):
+        return datetime.fromtimestamp(raw, UTC)  # epoch seconds: the offset does not apply
     try:
         local = datetime.fromisoformat(raw)
     except ValueError as exc:
         raise FormatError(f"current.time {raw!r} is not ISO 8601") from exc
     if local.tzinfo is not None:
         return local.astimezone(UTC)
-    if not isinstance(offset, int | float) or isinstance(offset, bool):
-        offset = 0  # without timezone= the API answers GMT
     return (local - timedelta(seconds=offset)).replace(tzinfo=UTC)
 
 
-def _one(element: Any, city: str) -> Temperature:
-    if not isinstance(element, dict):
-        raise FormatError("location entry is not an object")
-    if element.get("error"):
+def _one(element: object, city: str) -> Temperature:
+    if isinstance(element, dict) and element.get("error"):  # before validation: an error object has no current
         raise FormatError(f"Open-Meteo error: {element.get('reason', 'no reason given')}")
-    current = element.get("current")
-    key = "temperature_2m"
-    if not isinstance(current, dict):
-        current, key = element.get("current_weather"), "temperature"  # legacy current_weather=true
-    if not isinstance(current, dict) or key not in current:
+    point = validated(_Point, element, "Open-Meteo location")
+    if point.current is not None:
+        time, value, key = point.current.time, point.current.temperature_2m, "temperature_2m"
+    elif point.current_weather is not None:
+        time, value, key = point.current_weather.time, point.current_weather.temperature, "temperature"
+    else:
         raise FormatError("no current temperature in the answer")
-    value = current[key]
-    if value is not None and (not isinstance(value, int | float) or isinstance(value, bool)):
-        raise FormatError(f"{key} {value!r} is not a number")
     return Temperature(
         city=city,
-        temperature=None if value is None else finite(float(value), key),
-        observed_at=_observed_at(current.get("time"), element.get("utc_offset_seconds")),
+        temperature=None if value is None else finite(value, key),
+        observed_at=_observed_at(time, point.utc_offset_seconds),
     )
 
 
+@guarded
 def parse(body: bytes, cities: Sequence[str]) -> list[Temperature]:
     """One Temperature per city, matched by position; raises FormatError on any mismatch."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # incl. a mid-stream error in a 200
-        raise FormatError(f"not valid JSON: {exc}") from exc
+    data = json.loads(body)  # a mid-stream error in a 200, deep nesting, bad bytes: FormatError by the guard
     elements = data if isinstance(data, list) else [data]
     if len(elements) != len(cities):
         raise FormatError(f"{len(elements)} locations in the answer, {len(cities)} asked")
@@ -94,17 +110,21 @@ def parse(body: bytes, cities: Sequence[str]) -> list[Temperature]:
 
 
 class OpenMeteo:
-    name = "open_meteo"
-    kind: Kind = "weather"
+    """Open-Meteo: the current 2 m temperature of every configured city in one request."""
 
-    def __init__(self, config: Config, locations: Sequence[Location]) -> None:
-        self.config = config
+    name: ClassVar[str] = "open_meteo"
+    kind: ClassVar[Kind] = "weather"
+    Config: ClassVar[type[SourceConfig]] = Config
+
+    def __init__(self, config: SourceConfig, locations: Sequence[Location], clock: Clock) -> None:
+        self.config = narrow(config, Config)
         self.locations = tuple(locations)
+        self._clock = clock
 
-    async def fetch(self, session: aiohttp.ClientSession) -> Sequence[Temperature]:
+    async def fetch(self, session: aiohttp.ClientSession, day: dt.date) -> Sequence[Temperature]:
         params = {
-            "latitude": ",".join(_coordinate(loc.latitude) for loc in self.locations),
-            "longitude": ",".join(_coordinate(loc.longitude) for loc in self.locations),
+            "latitude": ",".join(coordinate(loc.latitude) for loc in self.locations),
+            "longitude": ",".join(coordinate(loc.longitude) for loc in self.locations),
             "current": "temperature_2m",
             "timezone": "auto",
         }

@@ -75,8 +75,8 @@ class Upstreams:
 
 
 @pytest.fixture
-async def upstream(aiohttp_server: AiohttpServer) -> AsyncIterator[Upstreams]:
-    fake = Upstream()
+async def upstream(aiohttp_server: AiohttpServer, clock: FakeClock) -> AsyncIterator[Upstreams]:
+    fake = Upstream(clock)
     server: TestServer = await aiohttp_server(fake.app())
     yield Upstreams(fake, str(server.make_url("")).rstrip("/"))
     fake.release.set()  # let hanging handlers finish before the server closes
@@ -88,13 +88,16 @@ def clock() -> FakeClock:
 
 
 SettingsFactory = Callable[..., Settings]
+# the time slots these tests move the clock by (the defaults before NBK's schedule knew publication times);
+# test_settings checks the real defaults
+SLOTS: dict[str, dict[str, float]] = {"nbk": {"interval": 1800}, "cbr": {"interval": 3600}}
 
 
 @pytest.fixture
 def make_settings(upstream: Upstreams) -> SettingsFactory:
     def make(**overrides: Any) -> Settings:
         sections = {
-            name: {"base_url": upstream.url, "timeout": 2, **overrides.pop(name, {})}
+            name: {"base_url": upstream.url, "timeout": 2, **SLOTS.get(name, {}), **overrides.pop(name, {})}
             for name in ("nbk", "cbr", "open_meteo", "met_no")
         }
         sections["met_no"].setdefault("user_agent", "ticker-tests/1.0 tests@example.kz")

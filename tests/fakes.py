@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,8 @@ def met_no_doc(temperature: float, at: datetime) -> bytes:
 
 
 class Upstream:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.clock = clock  # MET Norway's steps are laid around this clock's hour: give it the service's clock
         self.hits: Counter[str] = Counter()
         self.fault: dict[str, str] = {}
         self.retry_after = "120"
@@ -198,6 +200,6 @@ class Upstream:
     async def _met_no(self, request: web.Request, fault: str) -> web.Response:
         lat = float(request.query["lat"])
         return web.Response(
-            body=met_no_doc(lat / 10, datetime.now(UTC).replace(minute=0, second=0, microsecond=0)),
+            body=met_no_doc(lat / 10, self.clock().astimezone(UTC).replace(minute=0, second=0, microsecond=0)),
             content_type="application/json",
         )

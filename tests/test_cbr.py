@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import time
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import aiohttp
 import pytest
 from aiohttp import web
+from defusedxml import DTDForbidden
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytest_aiohttp import AiohttpServer
 
 from providers.base import FormatError, Rate, UpstreamStatusError
-from providers.cbr import Cbr, Config, parse
+from providers.cbr import Cbr, Config, in_force_on, parse
 
 SAMPLES = Path(__file__).parent / "samples" / "cbr"
 REAL = (SAMPLES / "cbr_xml_daily.xml").read_bytes()  # www.cbr.ru, fetched 2026-04-26, windows-1251
@@ -55,10 +55,11 @@ def test_real_sample_is_crossed_into_kzt_per_one_unit() -> None:
     assert round(rates["EUR"].rate, 2) == 541.04
     assert round(rates["CNY"].rate, 2) == 67.58
     assert round(rates["RUB"].rate, 4) == 6.1285
-    assert round(rates["HKD"].rate, 4) == round(9.65699 / 0.163172, 4)  # Nominal 10
-    assert rates["IRR"].rate == pytest.approx(
-        5.39256e-05 / 0.163172, rel=1e-5
-    )  # 6 significant digits  # VunitRate "5,39256E-05"
+    # HKD: 96,5699 RUB per 10 (VunitRate 9,65699) over KZT's 16,3172 RUB per 100: 59.1829 tenge, 6 digits
+    assert rates["HKD"].rate == 59.1829
+    # IRR: VunitRate "5,39256E-05", scientific with a comma (53,9256 per 1,000,000): 0.000330483 tenge
+    assert rates["IRR"].rate == 0.000330483
+    assert {rate.in_force for rate in rates.values()} == {None}  # parsed without a date asked
     assert all(rate.change is None and rate.trend is None for rate in rates.values())
 
 
@@ -129,11 +130,67 @@ def test_not_a_usable_document_is_a_format_error(body: bytes, reason: str) -> No
     ],
     ids=["billion-laughs", "external-entity"],
 )
-def test_entities_and_dtds_are_refused_fast(body: bytes) -> None:
-    started = time.perf_counter()
+def test_entities_and_dtds_are_refused_before_any_expansion(body: bytes) -> None:
+    with pytest.raises(FormatError) as caught:
+        parse(body)
+    assert isinstance(caught.value.__cause__, DTDForbidden)
+
+
+OVERFLOW = "1E+999999999"  # a finite Decimal whose arithmetic overflows the decimal context
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        doc(valute("KZT", "100", "16,3172", "1E-999999999", vid="R01335"), valute("USD", "1", "75,5273")),
+        doc(valute("KZT", "100", "16,3172", OVERFLOW, vid="R01335"), valute("USD", "1", "75,5273")),
+        doc(valute("KZT", "1E-999999999", "16,3172", vid="R01335"), valute("USD", "1", "75,5273")),
+        doc(KZT, valute("USD", "1", "1" + "0" * 400)),
+        doc(KZT, valute("USD", "1", "75,5273"), day="31.12.9999999999"),
+        REAL.replace(b"windows-1251", b"x-cbr-unknown"),
+        REAL.replace(b"windows-1251", b"utf-8"),  # Cyrillic cp1251 bytes are not UTF-8
+        REAL.replace(b"windows-1251", b"utf-16"),
+        b"<ValCurs>" * 100_000,
+    ],
+    ids=[
+        "kzt-tiny-exponent",
+        "kzt-huge-exponent",
+        "kzt-nominal-exponent",
+        "400-digits",
+        "absurd-date",
+        "unknown-encoding",
+        "not-utf8",
+        "declared-utf16",
+        "deep-nesting",
+    ],
+)
+def test_crafted_bodies_that_once_escaped_as_other_errors_are_format_errors(body: bytes) -> None:
     with pytest.raises(FormatError):
         parse(body)
-    assert time.perf_counter() - started < 0.5
+
+
+SATURDAY, SUNDAY, MONDAY = date(2026, 4, 25), date(2026, 4, 26), date(2026, 4, 27)
+
+
+@pytest.mark.parametrize(
+    ("asked", "in_force"),
+    [
+        (SATURDAY, SATURDAY),  # the document of the day asked
+        (SUNDAY, SUNDAY),  # Saturday's document is in force through Monday
+        (MONDAY, MONDAY),
+        (date(2026, 5, 5), date(2026, 5, 5)),  # ten days on: the longest holiday run still counts
+        (date(2026, 5, 6), None),  # eleven days: an old document, not the one in force
+        (date(2029, 4, 25), None),  # three years old
+        (date(2026, 4, 24), None),  # a document dated after the day asked is tomorrow's, not in force
+    ],
+)
+def test_in_force_on_the_day_asked_only_when_the_document_can_be_the_one_in_force(
+    asked: date, in_force: date | None
+) -> None:
+    assert in_force_on(SATURDAY, asked) == in_force
+    rates = parse(REAL, asked)  # the real sample is dated Saturday 25.04.2026
+    assert {(rate.date, rate.in_force) for rate in rates} == {(SATURDAY, in_force)}
+    assert {rate.valid_on for rate in rates} == {in_force or SATURDAY}
 
 
 @settings(database=None, max_examples=200, deadline=None)
@@ -143,11 +200,13 @@ def test_every_truncation_of_the_real_sample_is_a_format_error(cut: int) -> None
         parse(REAL[:cut])
 
 
-async def serve(aiohttp_server: AiohttpServer, status: int, body: bytes, content_type: str) -> tuple[Config, list[str]]:
-    hits: list[str] = []
+async def serve(
+    aiohttp_server: AiohttpServer, status: int, body: bytes, content_type: str
+) -> tuple[Config, list[tuple[str, dict[str, str]]]]:
+    hits: list[tuple[str, dict[str, str]]] = []
 
     async def daily(request: web.Request) -> web.Response:
-        hits.append(request.path_qs)
+        hits.append((request.path, dict(request.query)))
         return web.Response(status=status, body=body, headers={"Content-Type": content_type})
 
     app = web.Application()
@@ -156,11 +215,15 @@ async def serve(aiohttp_server: AiohttpServer, status: int, body: bytes, content
     return Config(base_url=f"http://{server.host}:{server.port}", timeout=5), hits
 
 
+def cbr(config: Config) -> Cbr:
+    return Cbr(config, [], lambda: datetime(2026, 4, 26, 7, tzinfo=UTC))
+
+
 async def test_fetch_reads_the_raw_windows_1251_bytes(aiohttp_server: AiohttpServer) -> None:
     config, hits = await serve(aiohttp_server, 200, REAL, "text/xml; charset=windows-1251")
     async with aiohttp.ClientSession() as session:
-        rates = by_code(list(await Cbr(config).fetch(session)))
-    assert hits == ["/scripts/XML_daily.asp"]
+        rates = by_code(list(await cbr(config).fetch(session, SATURDAY)))
+    assert hits == [("/scripts/XML_daily.asp", {"date_req": "25/04/2026"})]
     assert round(rates["USD"].rate, 2) == 462.87
     assert Cbr.name == "cbr"
     assert Cbr.kind == "rates"
@@ -170,19 +233,34 @@ async def test_fetch_html_challenge_with_200_is_a_format_error(aiohttp_server: A
     config, _ = await serve(aiohttp_server, 200, CHALLENGE, "text/html; charset=utf-8")
     async with aiohttp.ClientSession() as session:
         with pytest.raises(FormatError):
-            await Cbr(config).fetch(session)
+            await cbr(config).fetch(session, SATURDAY)
 
 
 async def test_fetch_server_error_is_a_transient_status_error(aiohttp_server: AiohttpServer) -> None:
     config, _ = await serve(aiohttp_server, 503, b"busy", "text/plain")
     async with aiohttp.ClientSession() as session:
         with pytest.raises(UpstreamStatusError) as caught:
-            await Cbr(config).fetch(session)
+            await cbr(config).fetch(session, SATURDAY)
     assert caught.value.status == 503
     assert caught.value.transient
+
+
+@pytest.mark.parametrize(
+    ("asked", "date_req", "in_force"),
+    [(SUNDAY, "26/04/2026", SUNDAY), (date(2029, 4, 25), "25/04/2029", None), (date(2026, 4, 24), "24/04/2026", None)],
+    ids=["sunday-gets-saturdays", "three-years-on", "the-day-before"],
+)
+async def test_fetch_asks_for_the_day_and_says_whether_the_answer_is_in_force_on_it(
+    aiohttp_server: AiohttpServer, asked: date, date_req: str, in_force: date | None
+) -> None:
+    config, hits = await serve(aiohttp_server, 200, REAL, "text/xml; charset=windows-1251")
+    async with aiohttp.ClientSession() as session:
+        rates = await cbr(config).fetch(session, asked)
+    assert hits == [("/scripts/XML_daily.asp", {"date_req": date_req})]
+    assert {(rate.date, rate.in_force) for rate in rates} == {(SATURDAY, in_force)}
 
 
 def test_config_defaults() -> None:
     config = Config()
     assert config.base_url == "https://www.cbr.ru"
-    assert config.interval == 3600
+    assert config.interval == 14400

@@ -284,7 +284,7 @@ def recording_refresher(client: Client, policy: RetryPolicy) -> tuple[Refresher,
     app = client.app
     refresher = Refresher(
         app[SETTINGS],
-        build_providers(app[SETTINGS]),
+        build_providers(app[SETTINGS], app[SNAPSHOT].clock),
         app[SNAPSHOT],
         app[STORE],
         app[SESSION],

@@ -124,6 +124,30 @@ def test_parse_rejects_what_is_not_a_compact_forecast(body: bytes) -> None:
         parse(body, T0)  # T0 picks timeseries[0], the step the edits break
 
 
+def set_time(value: str, index: int = 0) -> Callable[[dict[str, Any]], object]:
+    def edit(document: dict[str, Any]) -> None:
+        document["properties"]["timeseries"][index]["time"] = value
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        variant(set_temperature(10**400)),
+        variant(set_temperature(-(10**400))),
+        variant(set_time("9999-12-31T23:00:00-12:00")),  # past year 9999 in UTC: OverflowError once
+        b'{"properties": {"timeseries": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}",
+        SAMPLE.replace(b"Z", b"\xff", 1),
+        SAMPLE.decode().encode("utf-32")[:-1],
+    ],
+    ids=["400-digit-temperature", "400-digit-negative", "past-year-9999", "deep-nesting", "bad-byte", "cut-utf32"],
+)
+def test_crafted_bodies_that_once_escaped_as_other_errors_are_format_errors(body: bytes) -> None:
+    with pytest.raises(FormatError):
+        parse(body, T0)
+
+
 def test_config_defaults_and_user_agent_is_required() -> None:
     config = Config()
     assert (config.base_url, config.interval) == ("https://api.met.no", 1800)
@@ -160,7 +184,7 @@ class Upstream:
         app.router.add_get("/weatherapi/locationforecast/2.0/compact", self.handle)
         server = await aiohttp_server(app)
         config = Config(base_url=f"http://{server.host}:{server.port}", timeout=5, user_agent=UA)
-        return MetNo(config, locations, clock=clock)
+        return MetNo(config, locations, clock)
 
 
 async def test_fetch_identifies_itself_and_sends_at_most_four_decimals(aiohttp_server: AiohttpServer) -> None:
@@ -168,7 +192,7 @@ async def test_fetch_identifies_itself_and_sends_at_most_four_decimals(aiohttp_s
     sydney = Location(id="sydney", latitude=-33.86882, longitude=151.20929)
     provider = await upstream.provider(aiohttp_server, [ASTANA, ALMATY, sydney], lambda: NOW)
     async with aiohttp.ClientSession() as session:
-        records = await provider.fetch(session)
+        records = await provider.fetch(session, NOW.date())
 
     assert records == [
         Temperature(city=city, temperature=28.2, observed_at=datetime(2026, 7, 15, 10, tzinfo=UTC))
@@ -199,18 +223,18 @@ async def test_fetch_honours_expires_then_revalidates_with_last_modified(
     upstream.respond = revalidate
     provider = await upstream.provider(aiohttp_server, [ASTANA], lambda: clock[0])
     async with aiohttp.ClientSession() as session:
-        first = await provider.fetch(session)
+        first = await provider.fetch(session, NOW.date())
         clock[0] = NOW + timedelta(minutes=35)  # 11:05, before Expires: no request, re-picked from the cache
-        second = await provider.fetch(session)
+        second = await provider.fetch(session, NOW.date())
         assert len(upstream.requests) == 1
 
         clock[0] = NOW + timedelta(minutes=46)  # past Expires: a conditional request, answered 304
-        third = await provider.fetch(session)
+        third = await provider.fetch(session, NOW.date())
         assert len(upstream.requests) == 2
         assert upstream.requests[1].headers["If-Modified-Since"] == LAST_MODIFIED
 
         clock[0] = NOW + timedelta(minutes=70)  # the 304 carried a new Expires (minute 76)
-        fourth = await provider.fetch(session)
+        fourth = await provider.fetch(session, NOW.date())
         assert len(upstream.requests) == 2
 
     assert (first[0].observed_at.hour, first[0].temperature) == (10, 28.2)
@@ -224,7 +248,7 @@ async def test_fetch_replaces_the_cache_on_a_new_200(aiohttp_server: AiohttpServ
     upstream = Upstream(expires=NOW + timedelta(minutes=30))
     provider = await upstream.provider(aiohttp_server, [ASTANA], lambda: clock[0])
     async with aiohttp.ClientSession() as session:
-        await provider.fetch(session)
+        await provider.fetch(session, NOW.date())
         newer = variant(set_temperature(-3.5, index=2))  # the 11:00 step
 
         async def changed(request: web.Request) -> web.Response:
@@ -232,10 +256,10 @@ async def test_fetch_replaces_the_cache_on_a_new_200(aiohttp_server: AiohttpServ
 
         upstream.respond = changed
         clock[0] = NOW + timedelta(minutes=31)
-        records = await provider.fetch(session)
+        records = await provider.fetch(session, NOW.date())
         assert records[0].temperature == -3.5
         clock[0] = NOW + timedelta(minutes=32)  # no Expires on the last answer: ask again, with the new date
-        await provider.fetch(session)
+        await provider.fetch(session, NOW.date())
     assert [r.headers.get("If-Modified-Since") for r in upstream.requests] == [
         None,
         LAST_MODIFIED,
@@ -261,7 +285,7 @@ async def test_fetch_refusals_are_status_errors(
     provider = await upstream.provider(aiohttp_server, [ASTANA, ALMATY], lambda: NOW)
     async with aiohttp.ClientSession() as session:
         with pytest.raises(UpstreamStatusError) as caught:
-            await provider.fetch(session)
+            await provider.fetch(session, NOW.date())
     assert caught.value.status == status
     assert caught.value.retry_after == retry_after
     assert caught.value.transient is transient
@@ -281,7 +305,7 @@ async def test_fetch_returns_the_cities_that_worked(
     provider = await upstream.provider(aiohttp_server, [ASTANA, ALMATY], lambda: NOW)
     with caplog.at_level(logging.WARNING, logger="providers.met_no"):
         async with aiohttp.ClientSession() as session:
-            records = await provider.fetch(session)
+            records = await provider.fetch(session, NOW.date())
     assert [record.city for record in records] == ["astana"]
     assert "almaty" in caplog.text
 
@@ -298,7 +322,7 @@ async def test_fetch_bad_body_is_a_format_error(aiohttp_server: AiohttpServer, s
     provider = await Upstream(expires=NOW, respond=bad).provider(aiohttp_server, [ASTANA], lambda: NOW)
     async with aiohttp.ClientSession() as session:
         with pytest.raises(FormatError):
-            await provider.fetch(session)
+            await provider.fetch(session, NOW.date())
 
 
 async def test_fetch_accepts_203_with_a_warning(
@@ -310,6 +334,6 @@ async def test_fetch_accepts_203_with_a_warning(
     provider = await Upstream(expires=NOW, respond=deprecated).provider(aiohttp_server, [ASTANA], lambda: NOW)
     with caplog.at_level(logging.WARNING, logger="providers.met_no"):
         async with aiohttp.ClientSession() as session:
-            records = await provider.fetch(session)
+            records = await provider.fetch(session, NOW.date())
     assert records[0].temperature == 28.2
     assert "203" in caplog.text

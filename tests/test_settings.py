@@ -43,13 +43,16 @@ def test_defaults() -> None:
         (43.2565, 76.9285),
     ]
     assert settings.redis_url is None
-    assert settings.nbk.interval == 1800
+    assert settings.nbk.interval == 14400  # the longest gap: the schedule knows when NBK publishes
+    assert settings.cbr.interval == 14400
     assert settings.open_meteo.interval == 900
-    assert settings.nbk.stale_seconds == 3 * 1800
+    assert settings.met_no.interval == 1800
+    assert settings.nbk.stale_seconds == 3 * 14400
     assert settings.open_meteo.stale_seconds == 3 * 900
     assert settings.nbk.base_url == "https://nationalbank.kz"
     assert settings.open_meteo.api_key is None
     assert settings.source_names == ["nbk", "cbr", "open_meteo", "met_no"]
+    assert settings.cross_check.tolerance == 0.05
     assert settings.cities[0].display_name("ru") == "Астана"
     assert settings.cities[0].display_name("en") == "Astana"
 
@@ -90,10 +93,10 @@ def test_nested_source_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_stale_after(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TICKER_NBK__STALE_AFTER", "7200")
+    monkeypatch.setenv("TICKER_NBK__STALE_AFTER", "20000")
     settings = Settings()
-    assert settings.nbk.stale_after == 7200
-    assert settings.nbk.stale_seconds == 7200
+    assert settings.nbk.stale_after == 20000
+    assert settings.nbk.stale_seconds == 20000
     assert settings.cbr.stale_seconds == 3 * settings.cbr.interval  # other sources untouched
 
 
@@ -120,33 +123,36 @@ def test_redis_url_rejected(monkeypatch: pytest.MonkeyPatch, value: str) -> None
 
 
 @pytest.mark.parametrize(
-    ("name", "value"),
+    ("name", "value", "reason"),
     [
-        ("TICKER_NBK__INTERVAL", "0"),
-        ("TICKER_NBK__INTERVAL", "-5"),
-        ("TICKER_NBK__INTERVAL", "soon"),
-        ("TICKER_OPEN_METEO__TIMEOUT", "0"),
-        ("TICKER_OPEN_METEO__MAX_BYTES", "10"),
-        ("TICKER_NBK__BASE_URL", "ftp://nationalbank.kz"),
-        ("TICKER_NBK__STALE_AFTER", "0"),
-        ("TICKER_PORT", "70000"),
-        ("TICKER_CURRENCIES", '["US"]'),
-        ("TICKER_CURRENCIES", '["USD", "KZT"]'),
-        ("TICKER_CURRENCIES", '["USD", "usd"]'),
-        ("TICKER_CURRENCIES", "[]"),
-        ("TICKER_CITIES", json.dumps([city("aktau"), city("aktau")])),
-        ("TICKER_CITIES", "[]"),
+        ("TICKER_NBK__INTERVAL", "0", "at least 1 second"),
+        ("TICKER_NBK__INTERVAL", "-5", "at least 1 second"),
+        ("TICKER_NBK__INTERVAL", "soon", "valid number"),
+        ("TICKER_CBR__INTERVAL", "0.5", "at least 1 second"),
+        ("TICKER_OPEN_METEO__TIMEOUT", "0", "greater than 0"),
+        ("TICKER_OPEN_METEO__TIMEOUT", "301", "less than or equal to 300"),
+        ("TICKER_OPEN_METEO__MAX_BYTES", "10", "1024"),
+        ("TICKER_MET_NO__USER_AGENT", "", "at least 1 character"),
+        ("TICKER_NBK__BASE_URL", "ftp://nationalbank.kz", "http://"),
+        ("TICKER_NBK__STALE_AFTER", "0", "greater than 0"),
+        ("TICKER_CROSS_CHECK__TOLERANCE", "0", "greater than 0"),
+        ("TICKER_CROSS_CHECK__TOLERANCE", "1", "less than 1"),
+        ("TICKER_CROSS_CHECK__TOLERANCE", "lots", "valid number"),
+        ("TICKER_PORT", "70000", "65535"),
+        ("TICKER_CURRENCIES", '["US"]', "ISO 4217"),
+        ("TICKER_CURRENCIES", '["USD", "KZT"]', "ISO 4217"),
+        ("TICKER_CURRENCIES", '["USD", "usd"]', "without duplicates"),
+        ("TICKER_CURRENCIES", "[]", "non-empty"),
+        ("TICKER_CITIES", json.dumps([city("aktau"), city("aktau")]), "unique ids"),
+        ("TICKER_CITIES", "[]", "non-empty"),
     ],
 )
-def test_validation_errors_name_the_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+def test_validation_errors_name_the_variable_and_the_reason(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, reason: str
+) -> None:
     text = invalid(monkeypatch, **{name: value})
     assert f"{name}:" in text
-
-
-def test_interval_zero_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
-    text = invalid(monkeypatch, TICKER_NBK__INTERVAL="0")
-    assert "TICKER_NBK__INTERVAL" in text
-    assert "at least 1" in text
+    assert reason in text
 
 
 @pytest.mark.parametrize(
@@ -161,13 +167,40 @@ def test_a_bad_city_names_ticker_cities(monkeypatch: pytest.MonkeyPatch, cities:
 
 
 def test_stale_after_shorter_than_interval_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
-    text = invalid(monkeypatch, TICKER_NBK__STALE_AFTER="60")  # interval 1800
-    assert "TICKER_NBK__STALE_AFTER" in text
+    text = invalid(monkeypatch, TICKER_NBK__INTERVAL="600", TICKER_NBK__STALE_AFTER="599")
+    assert "TICKER_NBK__STALE_AFTER: " in text
+    assert "must not be shorter than the interval (600 s)" in text
+    monkeypatch.setenv("TICKER_NBK__STALE_AFTER", "600")  # equal is allowed
+    assert Settings().nbk.stale_seconds == 600
 
 
-def test_stale_after_shorter_than_interval_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
-    text = invalid(monkeypatch, TICKER_NBK__STALE_AFTER="60")
-    assert "stale_after" in text
+def test_cross_check_tolerance_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TICKER_CROSS_CHECK__TOLERANCE", "0.02")
+    assert Settings().cross_check.tolerance == 0.02
+    text = invalid(monkeypatch, TICKER_CROSS_CHECK__TOLERANT="0.02")  # a misspelt key in the section
+    assert "TICKER_CROSS_CHECK__TOLERANT:" in text
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "unknown"),
+    [
+        ("TICKER_RATE_SOURCES", "nbk,ecb", "'ecb'"),
+        ("TICKER_RATE_SOURCES", "open_meteo", "'open_meteo'"),  # a weather source is not a rate source
+        ("TICKER_WEATHER_SOURCES", '["met_no", "nbk"]', "'nbk'"),
+    ],
+)
+def test_a_source_name_must_be_a_registered_one_of_its_kind(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, unknown: str
+) -> None:
+    text = invalid(monkeypatch, **{name: value})
+    assert f"{name}:" in text
+    assert unknown in text
+    allowed = "nbk, cbr" if name == "TICKER_RATE_SOURCES" else "open_meteo, met_no"
+    assert f"allowed: {allowed}" in text
+
+
+def test_a_source_chain_may_not_repeat_a_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "without duplicates" in invalid(monkeypatch, TICKER_RATE_SOURCES="nbk,nbk")
 
 
 @pytest.mark.parametrize(("name", "value"), [("TICKER_CITIES", "abc"), ("TICKER_CITIES", "astana")])

@@ -89,7 +89,7 @@ def create_app(
         scheduler = None
         refresher = Refresher(
             settings,
-            providers or build_providers(settings),
+            providers or build_providers(settings, clock),
             snapshot,
             store,
             session,

@@ -110,7 +110,9 @@ async def fetch_once(settings: Settings) -> tuple[bytes, bool]:
     async with aiohttp.ClientSession(headers={"User-Agent": f"ticker/{__version__}"}) as session:
         health = StoreHealth(kind="memory")
         metrics = Metrics(settings.source_names, lambda: snapshot.entries, snapshot.clock, health)
-        refresher = Refresher(settings, build_providers(settings), snapshot, store, session, metrics, health)
+        refresher = Refresher(
+            settings, build_providers(settings, snapshot.clock), snapshot, store, session, metrics, health
+        )
         await asyncio.gather(refresher.run(settings.rate_sources[0]), refresher.run(settings.weather_sources[0]))
     snapshot.close()
     body = snapshot.render("ticker").body

@@ -21,7 +21,7 @@ from typing import Literal
 
 import aiohttp
 
-from providers.base import FormatError, Provider, ProviderError, Record
+from providers.base import FormatError, Provider, ProviderError, Record, astana_date
 from ticker.health import StoreHealth
 from ticker.metrics import Metrics
 from ticker.settings import Settings
@@ -165,7 +165,7 @@ class Refresher:
         for attempt in range(self.retry.attempts):
             try:
                 async with asyncio.timeout(timeout):
-                    return await provider.fetch(self.session)
+                    return await provider.fetch(self.session, astana_date(self.snapshot.clock()))
             except TimeoutError as exc:
                 error: ProviderError = ProviderError(f"no answer within {timeout:g} s")
                 error.transient = True

@@ -5,19 +5,16 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, create_model, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from providers.base import Location, SourceConfig
-from providers.cbr import Config as CbrConfig
-from providers.met_no import Config as MetNoConfig
-from providers.nbk import Config as NbkConfig
-from providers.open_meteo import Config as OpenMeteoConfig
+from providers import REGISTRY, names_of
+from providers.base import Kind, Location, SourceConfig
 
 ENV_PREFIX = "TICKER_"
-SECTIONS = ("nbk", "cbr", "open_meteo", "met_no")
+SECTIONS = (*REGISTRY, "cross_check")  # the nested sections (TICKER_NBK__INTERVAL), one per provider
 LANGS = ("en", "ru", "kk")
 _CITY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
@@ -46,6 +43,14 @@ class City(BaseModel):
         return Location(id=self.id, latitude=self.latitude, longitude=self.longitude)
 
 
+class CrossCheck(BaseModel):
+    """Each primary rate against the CBR cross rate for the same date."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tolerance: float = Field(default=0.05, gt=0, lt=1, description="|primary / cross - 1| above this is a warning")
+
+
 DEFAULT_CITIES = [
     City(id="astana", name="Astana", latitude=51.1801, longitude=71.446, names={"ru": "Астана", "kk": "Астана"}),
     City(
@@ -58,7 +63,9 @@ DEFAULT_CITIES = [
 ]
 
 
-class Settings(BaseSettings):
+class _Settings(BaseSettings):
+    """Everything but the provider sections, which ``Settings`` adds from the registry."""
+
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore", frozen=True)
 
     host: str = "0.0.0.0"
@@ -69,18 +76,14 @@ class Settings(BaseSettings):
     # lists of names: a JSON list (["USD","EUR"]) or, as people also write them, USD,EUR
     currencies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["USD", "EUR", "RUB", "CNY"])
     cities: list[City] = Field(default_factory=lambda: list(DEFAULT_CITIES))
-    rate_sources: Annotated[list[Literal["nbk", "cbr"]], NoDecode] = ["nbk", "cbr"]
-    weather_sources: Annotated[list[Literal["open_meteo", "met_no"]], NoDecode] = ["open_meteo", "met_no"]
+    rate_sources: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(names_of("rates")))
+    weather_sources: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(names_of("weather")))
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
     sse_heartbeat: float = Field(default=15, gt=0, le=300)
     fetch_attempts: int = Field(default=3, ge=1, le=10)
     breaker_cooldown: float = Field(default=30, ge=0, le=3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-
-    nbk: NbkConfig = Field(default_factory=NbkConfig)
-    cbr: CbrConfig = Field(default_factory=CbrConfig)
-    open_meteo: OpenMeteoConfig = Field(default_factory=OpenMeteoConfig)
-    met_no: MetNoConfig = Field(default_factory=MetNoConfig)
+    cross_check: CrossCheck = Field(default_factory=CrossCheck)
 
     @field_validator("currencies", "rate_sources", "weather_sources", "cors_origins", mode="before")
     @classmethod
@@ -125,7 +128,12 @@ class Settings(BaseSettings):
 
     @field_validator("rate_sources", "weather_sources")
     @classmethod
-    def _chain(cls, value: list[str]) -> list[str]:
+    def _chain(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        kind: Kind = "rates" if info.field_name == "rate_sources" else "weather"
+        allowed = names_of(kind)
+        unknown = [name for name in value if name not in allowed]
+        if unknown:
+            raise ValueError(f"unknown {kind} sources {unknown}; allowed: {', '.join(allowed)}")
         if not value or len(set(value)) != len(value):
             raise ValueError("must be a non-empty list without duplicates")
         return value
@@ -143,12 +151,27 @@ class Settings(BaseSettings):
         return [*self.rate_sources, *self.weather_sources]
 
     def source_config(self, name: str) -> SourceConfig:
-        config: SourceConfig = getattr(self, name)
+        if name not in REGISTRY:
+            raise KeyError(f"no source named {name!r}")
+        config = getattr(self, name)
+        assert isinstance(config, SourceConfig)
         return config
 
     @property
     def locations(self) -> list[Location]:
         return [city.location for city in self.cities]
+
+
+def _sections() -> dict[str, Any]:
+    return {name: (cls.Config, Field(default_factory=cls.Config)) for name, cls in REGISTRY.items()}
+
+
+if TYPE_CHECKING:
+    # mypy cannot see fields made at run time; read a provider's section with ``source_config(name)``
+    Settings = _Settings
+else:
+    Settings = create_model("Settings", __base__=_Settings, __module__=__name__, **_sections())
+    Settings.__doc__ = "All configuration; one nested section per registered provider (TICKER_NBK__INTERVAL)."
 
 
 def describe_error(error: ValidationError) -> str:

@@ -1,22 +1,17 @@
-"""The explicit registry of upstreams: name -> provider built from its settings section."""
+"""The configured upstreams, built from the provider registry and their settings sections."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
-from providers import cbr, met_no, nbk, open_meteo
+from providers import REGISTRY
 from providers.base import Provider
 from ticker.settings import Settings
 
-Factory = Callable[[Settings], Provider]
 
-REGISTRY: dict[str, Factory] = {
-    "nbk": lambda s: nbk.Nbk(s.nbk),
-    "cbr": lambda s: cbr.Cbr(s.cbr),
-    "open_meteo": lambda s: open_meteo.OpenMeteo(s.open_meteo, s.locations),
-    "met_no": lambda s: met_no.MetNo(s.met_no, s.locations),
-}
-
-
-def build_providers(settings: Settings) -> dict[str, Provider]:
-    return {name: REGISTRY[name](settings) for name in settings.source_names}
+def build_providers(settings: Settings, clock: Callable[[], datetime]) -> dict[str, Provider]:
+    """One provider per configured source name, in chain order (rates, then weather)."""
+    return {
+        name: REGISTRY[name](settings.source_config(name), settings.locations, clock) for name in settings.source_names
+    }

@@ -9,6 +9,8 @@ from typing import Any
 from aiohttp import web
 from pydantic.json_schema import models_json_schema
 
+from providers import REGISTRY, names_of
+from providers.base import Kind
 from ticker import __version__
 from ticker.models import Error, Health, Rates, Readiness, Ticker, Weather
 from ticker.query import KNOWN
@@ -56,6 +58,28 @@ def _parameters() -> list[dict[str, Any]]:
     return out
 
 
+def _title(name: str) -> str:
+    """The first line of the provider class's docstring, up to its colon: "National Bank of Kazakhstan"."""
+    doc = (REGISTRY[name].__doc__ or name).strip().splitlines()[0]
+    return doc.partition(":")[0].strip()
+
+
+def _sources(kind: Kind) -> str:
+    return ", ".join(f"`{name}` ({_title(name)})" for name in names_of(kind))
+
+
+def _describe_sources(schemas: dict[str, Any]) -> None:
+    """Name the registered sources where the JSON carries a source name."""
+    models: tuple[tuple[str, Kind], ...] = (("RateItem", "rates"), ("WeatherItem", "weather"))
+    for model, kind in models:
+        field = schemas.get(model, {}).get("properties", {}).get("source")
+        if field is not None:
+            field["description"] = f"the source that supplied this value, one of {_sources(kind)}; null before data"
+    report = schemas.get("SourceReport", {}).get("properties", {}).get("source")
+    if report is not None:
+        report["description"] = f"a configured source: {', '.join(REGISTRY)}"
+
+
 def _strip_path(model: type, summary: str) -> dict[str, Any]:
     return {
         "get": {
@@ -75,6 +99,7 @@ def spec() -> dict[str, Any]:
     _, defs = models_json_schema(
         [(m, "serialization") for m in (Ticker, Rates, Weather, Error, Readiness, Health)], ref_template=_REF
     )
+    _describe_sources(defs["$defs"])
     stream_ok = {
         "description": "text/event-stream of `ticker` events whose data is a Ticker",
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
@@ -84,8 +109,9 @@ def spec() -> dict[str, Any]:
         "info": {
             "title": "ticker",
             "version": __version__,
-            "description": "Official KZT exchange rates (National Bank of Kazakhstan) and city temperatures "
-            "(Open-Meteo), as a header strip for web pages.",
+            "description": "KZT exchange rates and city temperatures, as a header strip for web pages. "
+            f"Rate sources: {_sources('rates')}. Weather sources: {_sources('weather')}. "
+            "`TICKER_RATE_SOURCES` and `TICKER_WEATHER_SOURCES` choose and order them.",
         },
         "paths": {
             "/v1/ticker": _strip_path(Ticker, "Rates and weather, in configured order"),

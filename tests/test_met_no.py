@@ -337,3 +337,17 @@ async def test_fetch_accepts_203_with_a_warning(
             records = await provider.fetch(session, NOW.date())
     assert records[0].temperature == 28.2
     assert "203" in caplog.text
+
+
+async def test_fetch_turns_a_step_that_cannot_be_a_utc_instant_into_a_format_error(
+    aiohttp_server: AiohttpServer,
+) -> None:
+    body = variant(set_time("9999-12-31T23:00:00-12:00"))  # the step picked overflows datetime in UTC
+
+    async def absurd(request: web.Request) -> web.Response:
+        return web.json_response(body=body)
+
+    provider = await Upstream(expires=NOW, respond=absurd).provider(aiohttp_server, [ASTANA], lambda: T0)
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(FormatError):
+            await provider.fetch(session, T0.date())

@@ -318,3 +318,11 @@ async def test_fetch_midstream_error_in_a_200_is_a_format_error(aiohttp_server: 
     async with aiohttp.ClientSession() as session:
         with pytest.raises(FormatError):
             await provider.fetch(session, SLOT.date())
+
+
+async def test_fetch_a_400_digit_temperature_is_a_format_error(aiohttp_server: AiohttpServer) -> None:
+    upstream = Upstream(answer(variant(ONE, set_current(temperature_2m=10**400))))
+    provider = await upstream.provider(aiohttp_server, [ALMATY])
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(FormatError):
+            await provider.fetch(session, SLOT.date())

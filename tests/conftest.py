@@ -76,7 +76,8 @@ class Upstreams:
 
 @pytest.fixture
 async def upstream(aiohttp_server: AiohttpServer) -> AsyncIterator[Upstreams]:
-    fake = Upstream()
+    fake = Upstream()  # on the wall clock: the providers read it (TODO: clock=clock once they take the test clock)
+    fake.local_time = "2026-04-01T15:15"  # START in Astana, as the tests expect
     server: TestServer = await aiohttp_server(fake.app())
     yield Upstreams(fake, str(server.make_url("")).rstrip("/"))
     fake.release.set()  # let hanging handlers finish before the server closes

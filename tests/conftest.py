@@ -79,8 +79,10 @@ class Upstreams:
 
 @pytest.fixture
 async def upstream(aiohttp_server: AiohttpServer) -> AsyncIterator[Upstreams]:
-    fake = Upstream()  # on the wall clock: the providers read it (TODO: clock=clock once they take the test clock)
-    fake.local_time = "2026-04-01T15:15"  # START in Astana, as the tests expect
+    # On the wall clock while the providers read it: MET Norway's steps must surround the providers' now.
+    # Once build_providers passes the test clock, make this Upstream(clock=clock) and drop the pin below.
+    fake = Upstream()
+    fake.local_time = "2026-04-01T15:15"  # Open-Meteo's observation at START in Astana, as the tests expect
     server: TestServer = await aiohttp_server(fake.app())
     yield Upstreams(fake, str(server.make_url("")).rstrip("/"))
     fake.release.set()  # let hanging handlers finish before the server closes

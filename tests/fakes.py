@@ -21,6 +21,10 @@ Time: every date the fake answers comes from ``clock`` (an aware UTC datetime; t
   published; without ``date_req``, the newest published (tomorrow's, in the evening).
 * Open-Meteo's ``current.time`` is the clock's now in UTC+5 floored to 15 minutes, unless ``local_time`` is set.
 * MET Norway's steps are hourly around the clock's now less ``met_no_age``.
+
+Fault "down" closes the connection without an answer (one server cannot refuse connections). aiohttp's
+ClientSession retries an idempotent request once on ServerDisconnectedError, so each attempt reaches the fake
+twice (aiohttp's TestClient does not retry). For a truly refused connection, point a base URL at a closed port.
 """
 
 from __future__ import annotations

@@ -203,6 +203,10 @@ async def test_down_drops_the_connection_without_an_answer(aiohttp_client: Aioht
     with pytest.raises(aiohttp.ServerDisconnectedError):
         await client.get("/rss/get_rates.cfm", params={"fdate": "01.04.2026"})
     assert fake.hits["nbk"] == 1
+    async with aiohttp.ClientSession() as session:  # as the service asks: it retries a dropped GET once
+        with pytest.raises(aiohttp.ServerDisconnectedError):
+            await session.get(client.make_url("/rss/rates_all.xml"))
+    assert fake.hits["nbk"] == 3
     assert (await client.get("/scripts/XML_daily.asp")).status == 200  # the server itself lives on
 
 

@@ -3,10 +3,11 @@
 
     python bench/sse_fanout.py [--clients 1000] [--changes 3]
 
-This process (pinned to --client-core) runs the fake upstream (scripts/fake_upstream.py's app, in
-process, so it can change the NBK USD rate) and N EventSource-like readers of GET /v1/stream on one
-aiohttp ClientSession (connector limit 0). `ticker serve` runs alone on --server-core with its in-process
-store and TICKER_NBK__INTERVAL=1. For each change the USD rate is set to a new value and we record:
+This process (pinned to --client-core) runs the fake upstream (tests/fakes.py's Upstream, as
+scripts/fake_upstream.py does, in process, so it can change the NBK USD rate) and N EventSource-like readers
+of GET /v1/stream on one aiohttp ClientSession (connector limit 0). `ticker serve` runs alone on --server-core
+with its in-process store and TICKER_NBK__INTERVAL=1. For each change the USD rate is set to a new value and
+we record:
 
   fetch wait     change made -> the fake serves the new document to ticker (ticker's fetch schedule:
                  up to the 1 s interval; not ticker's latency, shown for information);
@@ -34,9 +35,10 @@ import aiohttp
 from aiohttp import web
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parent / "scripts")]
-import fake_upstream  # noqa: E402
+sys.path[:0] = [str(HERE), str(HERE.parent)]
 from _common import HOST, Procs, free_port, machine, percentile, pinned, ticker_argv, ticker_env  # noqa: E402
+
+from tests.fakes import Upstream  # noqa: E402
 
 BASE_RATE = 500.0
 
@@ -90,8 +92,10 @@ async def poll_ready(session: aiohttp.ClientSession, base: str, timeout: float =
 
 async def run(args: argparse.Namespace, procs: Procs) -> bool:
     bench = Bench(args.clients)
-    fake_upstream.NBK_RATES[0] = ("USD", "ДОЛЛАР США", f"{BASE_RATE:.2f}", 1, "0.00")
-    upstream_app = fake_upstream.make_app(set())
+    fake = Upstream()
+    fake.nbk_date = None  # the same rates on every date, as scripts/fake_upstream.py serves them
+    fake.rates["USD"] = (f"{BASE_RATE:.2f}", 1, "", "0.00")
+    upstream_app = fake.app()
 
     async def on_prepare(request: web.Request, response: web.StreamResponse) -> None:
         bench.served(request, response)
@@ -128,7 +132,7 @@ async def run(args: argparse.Namespace, procs: Procs) -> bool:
             text = f"{BASE_RATE + change / 100:.2f}"  # as NBK writes it; the strip has the float's repr
             bench.arrivals, bench.served_at, bench.everyone = [], None, asyncio.Event()
             bench.marker = f'"rate":{float(text)!r}'.encode()
-            fake_upstream.NBK_RATES[0] = ("USD", "ДОЛЛАР США", text, 1, f"{change / 100:.2f}")
+            fake.rates["USD"] = (text, 1, "UP", f"+{change / 100:.2f}")
             changed_at = time.monotonic()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(bench.everyone.wait(), args.timeout)

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import redis
 from aiohttp.test_utils import TestClient, TestServer
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
+from providers.base import Rate
 from tests.fakes import Upstream
 from tests.redis_proc import RedisProcess
 from ticker.app import create_app
+from ticker.appkeys import SNAPSHOT
 from ticker.settings import Settings
 
 START = datetime(2026, 4, 1, 10, 15, tzinfo=UTC)
@@ -76,7 +79,7 @@ class Upstreams:
 
 @pytest.fixture
 async def upstream(aiohttp_server: AiohttpServer, clock: FakeClock) -> AsyncIterator[Upstreams]:
-    fake = Upstream(clock)
+    fake = Upstream(clock=clock)
     server: TestServer = await aiohttp_server(fake.app())
     yield Upstreams(fake, str(server.make_url("")).rstrip("/"))
     fake.release.set()  # let hanging handlers finish before the server closes
@@ -118,3 +121,17 @@ def start_app(aiohttp_client: AiohttpClient, clock: FakeClock) -> AppFactory:
         return await aiohttp_client(create_app(settings, **kwargs))
 
     return start
+
+
+def by_code(rates: list[Rate]) -> dict[str, Rate]:
+    codes = [rate.currency for rate in rates]
+    assert len(codes) == len(set(codes)), "a currency is listed twice"
+    return {rate.currency: rate for rate in rates}
+
+
+async def wait_for_data(client: TestClient[Any, Any], *kinds: Literal["rates", "weather"], timeout: float = 10) -> None:
+    """Until the app's snapshot has data of every kind: waits on its changes, never polls."""
+    snapshot = client.app[SNAPSHOT]
+    async with asyncio.timeout(timeout):
+        while not all(snapshot.has_data(kind) for kind in kinds):
+            await snapshot.changed()

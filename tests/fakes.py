@@ -1,26 +1,77 @@
-"""Fake upstreams over real HTTP: NBK, Open-Meteo, CBR and MET Norway in their real wire formats,
-with every fault a real server shows (status codes, hangs, truncation, HTML with 200, bombs, giants).
+"""One fake of the four upstreams over real HTTP: NBK, CBR, Open-Meteo and MET Norway in their real wire formats,
+with real publication timing read from an injected clock, and every fault a real server shows (status codes, hangs,
+truncation, HTML with 200, bombs, giants, a dropped connection).
+
+The tests serve ``Upstream().app()`` with aiohttp's test server; ``scripts/fake_upstream.py`` is a command line
+around the same class. Only the standard library and aiohttp: the container test runs it outside the image.
+
+Time: every date the fake answers comes from ``clock`` (an aware UTC datetime; the wall clock by default).
+
+* NBK dates every calendar date. The fake holds documents per date (``nbk_days``; by default the one document of
+  ``nbk_date`` with ``rates``, or, with ``nbk_date = None``, ``rates`` on every date) and publishes them through
+  ``nbk_published_through`` (by default: today in Astana, and tomorrow from 16:00 Astana).
+  ``get_rates.cfm?fdate=D`` answers the newest held document dated D or before, never a date after the publication
+  frontier: for a date not published yet it answers the latest published document, with its own ``<date>``. What the
+  real NBK answers for a future date is unverified (upstreams.md, NBK quirk 10); this is the fake's choice.
+  ``rates_all.xml`` answers the newest published document as RSS with a ``<pubDate>`` per item.
+* CBR sets rates on business days (Monday to Friday, less ``cbr_closed``) for the next calendar date, which is the
+  document's ``Date``: documents are dated Tuesday to Saturday, and Saturday's is in force through Monday. The one
+  dated D is published at 15:30 Moscow on the day before D (or set ``cbr_published_through``).
+  ``XML_daily.asp?date_req=A`` answers the newest document dated A or before (the one in force on A) among the
+  published; without ``date_req``, the newest published (tomorrow's, in the evening).
+* Open-Meteo's ``current.time`` is the clock's now in UTC+5 floored to 15 minutes, unless ``local_time`` is set.
+* MET Norway's steps are hourly around the clock's now less ``met_no_age``.
+
+Fault "down" closes the connection without an answer (one server cannot refuse connections). aiohttp's
+ClientSession retries an idempotent request once on ServerDisconnectedError, so each attempt reaches the fake
+twice (aiohttp's TestClient does not retry). For a truly refused connection, point a base URL at a closed port.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 SAMPLES = Path(__file__).parent / "samples"
+ASTANA = timezone(timedelta(hours=5))
+MOSCOW = timezone(timedelta(hours=3))
+NBK_PUBLISHES = time(16, 0)  # Astana: tomorrow's rates are out by then (15:30 USD fixing, 16:00 crosses)
+CBR_PUBLISHES = time(15, 30)  # Moscow
+
+Clock = Callable[[], datetime]
+NbkRates = dict[str, tuple[str, int, str, str]]  # code -> (description: KZT per quant, quant, index, change)
+CbrRates = dict[str, tuple[int, str]]  # code -> (nominal, RUB per nominal with a decimal comma)
 
 # source -> fault; "ok" serves data. A fault applies to every route of that source.
 FAULTS = (
     "ok", "500", "503", "429", "404", "hang", "slow", "truncated", "html", "empty", "bomb", "huge",
-    "absurd", "wrongroot", "streamerror",
+    "absurd", "wrongroot", "streamerror", "down",
 )  # fmt: skip
+
+ROUTES = {
+    "/rss/get_rates.cfm": "nbk",
+    "/rss/rates_all.xml": "nbk",
+    "/scripts/XML_daily.asp": "cbr",
+    "/v1/forecast": "open_meteo",
+    "/weatherapi/locationforecast/2.0/compact": "met_no",
+}
+SOURCES = ("nbk", "cbr", "open_meteo", "met_no")
+CONTENT_TYPES = {
+    "nbk": "text/xml; charset=UTF-8",
+    "cbr": "text/xml; charset=windows-1251",
+    "open_meteo": "application/json; charset=utf-8",
+    "met_no": "application/json",
+}
 
 BOMB = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
@@ -31,8 +82,15 @@ BOMB = b"""<?xml version="1.0"?>
 
 HTML = b"<!DOCTYPE html><html><head><title>Maintenance</title></head><body>Back soon</body></html>"
 
+CBR_SAMPLE = (SAMPLES / "cbr" / "cbr_xml_daily.xml").read_bytes()  # real, 25.04.2026, windows-1251
+CBR_IDS = {"USD": "R01235", "EUR": "R01239", "CNY": "R01375", "KZT": "R01335", "GBP": "R01035", "JPY": "R01820"}
 
-def nbk_xml(rates: dict[str, tuple[str, int, str, str]], day: str) -> bytes:
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def nbk_xml(rates: NbkRates, day: str) -> bytes:
     """get_rates.cfm's document: code -> (description, quant, index, change)."""
     items = "".join(
         f"""
@@ -58,6 +116,42 @@ def nbk_xml(rates: dict[str, tuple[str, int, str, str]], day: str) -> bytes:
             </rates>""".encode()
 
 
+def nbk_rss(rates: NbkRates, day: str) -> bytes:
+    """rates_all.xml's document: every item carries its own pubDate (DD.MM.YYYY, as since 2024)."""
+    items = "".join(
+        f"<item><title>{code}</title><pubDate>{day}</pubDate><description>{value}</description>"
+        f"<quant>{quant}</quant><index>{index}</index><change>{change}</change><link /></item>\n"
+        for code, (value, quant, index, change) in rates.items()
+    )
+    title = "Official exchange rates of National Bank of Republic Kazakhstan"
+    return f"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>
+<generator>Alternate RSS Builder</generator><title>{title}</title><link>www.nationalbank.kz</link>
+<description>{title}</description><language>ru</language><copyright>www.nationalbank.kz</copyright>
+{items}</channel></rss>""".encode()
+
+
+def cbr_xml(day: date, rates: CbrRates | None = None) -> bytes:
+    """XML_daily.asp's document dated ``day``: the real sample re-dated, or one generated from ``rates``."""
+    if rates is None:
+        return re.sub(rb'Date="[^"]*"', f'Date="{day:%d.%m.%Y}"'.encode(), CBR_SAMPLE, count=1)
+    valutes = "".join(
+        f'<Valute ID="{CBR_IDS.get(code, "R01000")}"><NumCode>000</NumCode><CharCode>{code}</CharCode>'
+        f"<Nominal>{nominal}</Nominal><Name>Валюта {code}</Name><Value>{value}</Value>"
+        f"<VunitRate>{_comma(Decimal(value.replace(',', '.')) / nominal)}</VunitRate></Valute>"
+        for code, (nominal, value) in rates.items()
+    )
+    text = (
+        '<?xml version="1.0" encoding="windows-1251"?>'
+        f'<ValCurs Date="{day:%d.%m.%Y}" name="Foreign Currency Market">{valutes}</ValCurs>'
+    )
+    return text.encode("windows-1251")
+
+
+def _comma(value: Decimal) -> str:
+    text = format(value.quantize(Decimal("0.000001")).normalize(), "f")
+    return text.replace(".", ",")
+
+
 def open_meteo_point(index: int, temperature: float | None, local_time: str) -> dict[str, Any]:
     point: dict[str, Any] = {
         "latitude": 51.125 + index,
@@ -76,6 +170,7 @@ def open_meteo_point(index: int, temperature: float | None, local_time: str) -> 
 
 
 def met_no_doc(temperature: float, at: datetime) -> bytes:
+    """Hourly steps from an hour before ``at`` to two after; the value rises a degree an hour."""
     series = [
         {"time": (at + timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M:%SZ"),
          "data": {"instant": {"details": {"air_temperature": temperature + h}}}}
@@ -93,45 +188,117 @@ def met_no_doc(temperature: float, at: datetime) -> bytes:
     ).encode()
 
 
+def _day(text: str | None, fmt: str) -> date | None:
+    try:
+        return datetime.strptime(text or "", fmt).date()
+    except ValueError:
+        return None
+
+
 class Upstream:
-    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        self.clock = clock  # MET Norway's steps are laid around this clock's hour: give it the service's clock
-        self.hits: Counter[str] = Counter()
-        self.fault: dict[str, str] = {}
-        self.retry_after = "120"
-        self.rates: dict[str, tuple[str, int, str, str]] = {
+    """The four upstreams on one aiohttp app. Every attribute may be changed between requests."""
+
+    def __init__(self, clock: Clock = utcnow) -> None:
+        self.clock = clock
+        self.hits: Counter[str] = Counter()  # per source
+        self.paths: Counter[str] = Counter()  # per path, for /_stats
+        self.fault: dict[str, str] = {}  # source -> one of FAULTS
+        self.retry_after = "120"  # the 429 fault's Retry-After
+        self.body: dict[str, bytes] = {}  # source -> a crafted body served with 200 instead of the document
+        # NBK
+        self.rates: NbkRates = {
             "USD": ("478.77", 1, "DOWN", "-2.77"),
             "EUR": ("548.62", 1, "UP", "+1.05"),
             "RUB": ("5.87", 1, "", "0.00"),
             "CNY": ("69.31", 1, "DOWN", "-0.40"),
             "KRW": ("31.29", 100, "DOWN", "-0.47"),
         }
-        self.nbk_date = "01.04.2026"
-        self.temperatures: list[float | None] = [-3.4, 12.0, 21.5]
-        self.local_time = "2026-04-01T15:15"  # Asia/Almaty, UTC+5
+        self.nbk_date: str | None = "01.04.2026"  # DD.MM.YYYY; None: ``rates`` on every date
+        self.nbk_days: dict[date, NbkRates] = {}  # when set, the documents held, replacing rates/nbk_date
+        self.nbk_published_through: date | None = None  # None: today in Astana, tomorrow from 16:00
+        # CBR
+        self.cbr_rates: CbrRates | None = None  # None: the real sample's values
+        self.cbr_closed: set[date] = set()  # weekdays CBR sets no rate (Russian holidays)
+        self.cbr_published_through: date | None = None  # None: tomorrow's document from 15:30 Moscow
+        # Open-Meteo
+        self.temperatures: list[float | None] = [-3.4, 12.0, 21.5]  # cycled over the points asked; None is null
+        self.local_time: str | None = None  # "YYYY-MM-DDTHH:MM" in UTC+5; None: the clock's, floored to 15 min
+        # MET Norway
+        self.met_no_age = timedelta(0)  # the document is made this long before the clock's now
+        self.met_no_expires: timedelta | None = None  # send Expires/Last-Modified (the document's age + this)
         self.release = asyncio.Event()  # a hanging handler waits on this
         self.requests: list[web.Request] = []
+        self.queries: list[tuple[str, dict[str, str]]] = []  # (path, query) of every request, in order
         self.arrived = asyncio.Event()  # set by every request
 
     def app(self) -> web.Application:
         app = web.Application()
-        app.router.add_get("/rss/get_rates.cfm", self._route("nbk", self._nbk))
-        app.router.add_get("/rss/rates_all.xml", self._route("nbk", self._nbk))
-        app.router.add_get("/v1/forecast", self._route("open_meteo", self._open_meteo))
-        app.router.add_get("/scripts/XML_daily.asp", self._route("cbr", self._cbr))
-        app.router.add_get("/weatherapi/locationforecast/2.0/compact", self._route("met_no", self._met_no))
+        for path in ROUTES:
+            app.router.add_get(path, self._handle)
+        app.router.add_get("/_stats", self._stats)
         return app
 
-    def _route(self, source: str, ok: Any) -> Any:
-        async def handler(request: web.Request) -> web.StreamResponse:
-            self.hits[source] += 1
-            self.requests.append(request)
-            self.arrived.set()
-            return await self._serve(source, request, ok)
+    def asked(self, path: str) -> list[dict[str, str]]:
+        """The queries of every request to ``path``, in order."""
+        return [query for where, query in self.queries if where == path]
 
-        return handler
+    # --- publication -------------------------------------------------------------------------------------
 
-    async def _serve(self, source: str, request: web.Request, ok: Any) -> web.StreamResponse:
+    def nbk_published(self) -> date:
+        """The newest date whose NBK document is out."""
+        if self.nbk_published_through is not None:
+            return self.nbk_published_through
+        now = self.clock().astimezone(ASTANA)
+        return now.date() + timedelta(days=1) if now.time() >= NBK_PUBLISHES else now.date()
+
+    def nbk_document(self, asked: date | None) -> tuple[date, NbkRates] | None:
+        """The document NBK answers for ``asked`` (None: the newest published), or None before the first."""
+        limit = self.nbk_published() if asked is None else min(asked, self.nbk_published())
+        if not self.nbk_days and self.nbk_date is None:
+            return limit, self.rates
+        held = self.nbk_days or {datetime.strptime(self.nbk_date or "", "%d.%m.%Y").date(): self.rates}
+        days = [day for day in held if day <= limit]
+        return (max(days), held[max(days)]) if days else None
+
+    def cbr_sets_rates_on(self, day: date) -> bool:
+        return day.weekday() < 5 and day not in self.cbr_closed
+
+    def cbr_published(self) -> date:
+        """The newest date whose CBR document may be out (a document exists only for dates after a business day)."""
+        if self.cbr_published_through is not None:
+            return self.cbr_published_through
+        now = self.clock().astimezone(MOSCOW)
+        today = now.date()
+        return today + timedelta(days=1) if self.cbr_sets_rates_on(today) and now.time() >= CBR_PUBLISHES else today
+
+    def cbr_document_date(self, asked: date | None) -> date:
+        """The Date of the document CBR answers for ``asked`` (None: the newest published)."""
+        day = self.cbr_published() if asked is None else min(asked, self.cbr_published())
+        for _ in range(366):
+            if self.cbr_sets_rates_on(day - timedelta(days=1)):
+                return day
+            day -= timedelta(days=1)
+        raise ValueError("CBR closed for a year")
+
+    def open_meteo_time(self) -> str:
+        if self.local_time is not None:
+            return self.local_time
+        local = self.clock().astimezone(ASTANA)
+        slot = local.replace(minute=local.minute - local.minute % 15, second=0, microsecond=0)
+        return slot.strftime("%Y-%m-%dT%H:%M")
+
+    # --- HTTP --------------------------------------------------------------------------------------------
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        return web.json_response(dict(self.paths))
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        source = ROUTES[request.path]
+        self.hits[source] += 1
+        self.paths[request.path] += 1
+        self.requests.append(request)
+        self.queries.append((request.path, dict(request.query)))
+        self.arrived.set()
         fault = self.fault.get(source, "ok")
         if fault in ("500", "503", "404"):
             return web.json_response({"error": True, "reason": "The service is overloaded"}, status=int(fault))
@@ -141,6 +308,10 @@ class Upstream:
                 status=429,
                 headers={"Retry-After": self.retry_after},
             )
+        if fault == "down":
+            assert request.transport is not None
+            request.transport.close()  # no answer at all: as near to a refused connection as one server gets
+            return web.Response()
         if fault == "hang":
             await self.release.wait()
         if fault == "html":
@@ -149,22 +320,28 @@ class Upstream:
             return web.Response(body=b"", content_type="text/xml")
         if fault == "bomb":
             return web.Response(body=BOMB, content_type="text/xml")
-        if fault in ("huge", "slow", "truncated"):
-            return await self._stream_fault(fault, request)
         if fault == "wrongroot":
             return web.Response(body=b"<?xml version='1.0'?><error>maintenance</error>", content_type="text/xml")
-        response: web.StreamResponse = await ok(request, fault)
-        return response
-
-    async def _stream_fault(self, fault: str, request: web.Request) -> web.StreamResponse:
+        if fault in ("huge", "slow"):
+            return await self._stream_fault(fault, request)
+        try:
+            body, headers = self._document(source, request, fault)
+        except ValueError as exc:  # a request the real server refuses
+            return web.json_response({"error": True, "reason": f"Parameter error: {exc}"}, status=400)
+        body = self.body.get(source, body)
+        headers["Content-Type"] = CONTENT_TYPES[source]
+        if fault == "streamerror":
+            body = body[: len(body) // 2] + b"Unexpected error while streaming data: timeout"
         if fault == "truncated":
-            body = nbk_xml(self.rates, self.nbk_date)
-            response = web.StreamResponse(headers={"Content-Type": "text/xml", "Content-Length": str(len(body))})
+            response = web.StreamResponse(headers={**headers, "Content-Length": str(len(body))})
             await response.prepare(request)
             await response.write(body[: len(body) // 2])
             assert request.transport is not None
             request.transport.close()  # the connection dies mid-body
             return response
+        return web.Response(body=body, headers=headers)
+
+    async def _stream_fault(self, fault: str, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/xml"})
         await response.prepare(request)
         if fault == "slow":
@@ -176,30 +353,53 @@ class Upstream:
             await response.write(chunk)
         return response
 
-    async def _nbk(self, request: web.Request, fault: str) -> web.Response:
-        rates = self.rates
+    def _document(self, source: str, request: web.Request, fault: str) -> tuple[bytes, dict[str, str]]:
+        if source == "nbk":
+            return self._nbk(request, fault), {}
+        if source == "cbr":
+            asked = _day(request.query.get("date_req"), "%d/%m/%Y")
+            return cbr_xml(self.cbr_document_date(asked), self.cbr_rates), {}
+        if source == "open_meteo":
+            return self._open_meteo(request, fault), {}
+        return self._met_no(request)
+
+    def _nbk(self, request: web.Request, fault: str) -> bytes:
+        if request.path == "/rss/rates_all.xml":
+            asked = None
+        else:  # without a readable fdate: today in Astana
+            asked = _day(request.query.get("fdate"), "%d.%m.%Y") or self.clock().astimezone(ASTANA).date()
+        document = self.nbk_document(asked)
+        rates: NbkRates = {}
+        if document is None:  # nothing held that early: the document without items
+            day = asked or self.nbk_published()
+        else:
+            day, rates = document
         if fault == "absurd":
             rates = {**rates, "USD": ("47877000", 1, "UP", "+47876521.23"), "EUR": ("-5", 1, "", "0.00")}
-        return web.Response(body=nbk_xml(rates, self.nbk_date), content_type="text/xml", charset="utf-8")
+        render = nbk_rss if asked is None else nbk_xml
+        return render(rates, f"{day:%d.%m.%Y}")
 
-    async def _open_meteo(self, request: web.Request, fault: str) -> web.Response:
-        lats = request.query.get("latitude", "").split(",")
+    def _open_meteo(self, request: web.Request, fault: str) -> bytes:
+        lats = request.query.get("latitude", "")
+        if not lats:
+            raise ValueError("latitude and longitude required")
         temps = list(self.temperatures)
         if fault == "absurd":
             temps = [500.0 for _ in temps]
-        points = [open_meteo_point(i, temps[i % len(temps)], self.local_time) for i in range(len(lats))]
-        body = json.dumps(points if len(points) > 1 else points[0]).encode()
-        if fault == "streamerror":
-            body = body[: len(body) // 2] + b"Unexpected error while streaming data: timeout"
-        return web.Response(body=body, content_type="application/json")
+        local_time = self.open_meteo_time()
+        points = [open_meteo_point(i, temps[i % len(temps)], local_time) for i in range(len(lats.split(",")))]
+        return json.dumps(points if len(points) > 1 else points[0]).encode()
 
-    async def _cbr(self, request: web.Request, fault: str) -> web.Response:
-        body = (SAMPLES / "cbr" / "cbr_xml_daily.xml").read_bytes()
-        return web.Response(body=body, headers={"Content-Type": "text/xml; charset=windows-1251"})
-
-    async def _met_no(self, request: web.Request, fault: str) -> web.Response:
-        lat = float(request.query["lat"])
-        return web.Response(
-            body=met_no_doc(lat / 10, self.clock().astimezone(UTC).replace(minute=0, second=0, microsecond=0)),
-            content_type="application/json",
-        )
+    def _met_no(self, request: web.Request) -> tuple[bytes, dict[str, str]]:
+        try:
+            lat = float(request.query["lat"])
+        except (KeyError, ValueError) as exc:
+            raise ValueError("lat and lon required") from exc
+        made = self.clock() - self.met_no_age
+        headers: dict[str, str] = {}
+        if self.met_no_expires is not None:
+            headers = {
+                "Last-Modified": format_datetime(made.replace(microsecond=0), usegmt=True),
+                "Expires": format_datetime(made.replace(microsecond=0) + self.met_no_expires, usegmt=True),
+            }
+        return met_no_doc(lat / 10, made.replace(minute=0, second=0, microsecond=0)), headers

@@ -60,8 +60,9 @@ async def test_after_a_fetch_the_strip_carries_normalised_values(
 
 
 async def test_a_refresh_with_the_same_values_changes_nothing_in_the_body(
-    start_app: AppFactory, make_settings: SettingsFactory, clock: FakeClock
+    start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams, clock: FakeClock
 ) -> None:
+    upstream.fake.local_time = "2026-04-01T15:15"  # the same observation, though the clock moves on
     client = await start_app(make_settings())
     refresher = client.app[REFRESHER]
     await refresher.run("nbk")

@@ -16,18 +16,13 @@ from pytest_aiohttp import AiohttpServer
 
 from providers.base import FormatError, Rate, UpstreamStatusError
 from providers.cbr import Cbr, Config, in_force_on, parse
+from tests.conftest import by_code
 
 SAMPLES = Path(__file__).parent / "samples" / "cbr"
 REAL = (SAMPLES / "cbr_xml_daily.xml").read_bytes()  # www.cbr.ru, fetched 2026-04-26, windows-1251
 OLD = (SAMPLES / "cbr_2023-09-27_no_vunitrate.xml").read_bytes()  # older format: no VunitRate
 CHALLENGE = (SAMPLES / "ddos_guard_challenge.html").read_bytes()
 BOMB = (SAMPLES / "billion_laughs.xml").read_bytes()
-
-
-def by_code(rates: list[Rate]) -> dict[str, Rate]:
-    codes = [rate.currency for rate in rates]
-    assert len(codes) == len(set(codes)), "a currency is listed twice"
-    return {rate.currency: rate for rate in rates}
 
 
 def doc(*valutes: str, day: str = "25.04.2026", root: str = "ValCurs") -> bytes:

@@ -17,6 +17,7 @@ from pytest_aiohttp import AiohttpServer
 from providers.base import FormatError, Rate, ResponseTooLarge, UpstreamStatusError, astana_date
 from providers.cbr import Config as CbrConfig
 from providers.nbk import Config, Nbk, parse
+from tests.conftest import by_code
 
 SAMPLES = Path(__file__).parent / "samples" / "nbk"
 GET_RATES = (SAMPLES / "nbk_get_rates_2026-04-01.xml").read_bytes()  # real, fdate=01.04.2026
@@ -33,12 +34,6 @@ CHANNEL = (
     "<link>www.nationalbank.kz</link>"
     "<description>Official exchange rates of National Bank of Republic Kazakhstan</description>"
 )
-
-
-def by_code(rates: list[Rate]) -> dict[str, Rate]:
-    codes = [rate.currency for rate in rates]
-    assert len(codes) == len(set(codes)), "a currency is listed twice"
-    return {rate.currency: rate for rate in rates}
 
 
 def item(

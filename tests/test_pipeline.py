@@ -10,16 +10,9 @@ import sys
 
 import pytest
 
-from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
+from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams, wait_for_data
 from ticker.app import REFRESHER
 from ticker.appkeys import SNAPSHOT
-
-
-async def wait_for_data(client_app: object, kind: str, timeout: float = 10) -> None:
-    snapshot = client_app[SNAPSHOT]  # type: ignore[index]
-    async with asyncio.timeout(timeout):
-        while not snapshot.has_data(kind):
-            await snapshot.changed()
 
 
 async def test_a_restarted_process_serves_what_redis_holds_with_upstreams_down(
@@ -68,8 +61,7 @@ async def test_the_scheduler_runs_every_source_at_start_up(
     from ticker.snapshot import utcnow
 
     client = await start_app(make_settings(), schedule=True, clock=utcnow)
-    await wait_for_data(client.app, "rates")
-    await wait_for_data(client.app, "weather")
+    await wait_for_data(client, "rates", "weather")
     assert upstream.fake.hits["nbk"] == 1
     assert upstream.fake.hits["open_meteo"] == 1
     assert upstream.fake.hits["cbr"] == 0  # fallbacks stay idle while the primaries are healthy

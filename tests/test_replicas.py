@@ -8,12 +8,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
+from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams, wait_for_data
 from tests.test_faults import settle
 from ticker.app import REFRESHER
 from ticker.appkeys import SNAPSHOT
@@ -22,13 +22,6 @@ from ticker.snapshot import utcnow
 
 Client = TestClient[Any, Any]
 NBK_INTERVAL = 1800
-
-
-async def wait_for_data(client: Client, *kinds: Literal["rates", "weather"], timeout: float = 5) -> None:
-    snapshot = client.app[SNAPSHOT]
-    async with asyncio.timeout(timeout):
-        while not all(snapshot.has_data(kind) for kind in kinds):
-            await snapshot.changed()
 
 
 async def run_everywhere(clients: Iterable[Client], source: str) -> list[str]:

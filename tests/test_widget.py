@@ -1,5 +1,5 @@
 """The embeddable widget in a real headless Chromium: the app on a real port, the embedding page on another
-origin, the rendered DOM read back with --dump-dom, and a screenshot."""
+origin, the rendered DOM read back with --dump-dom, and a screenshot read back pixel by pixel."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import json
 import os
 import shutil
 import signal
+import struct
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -339,20 +341,64 @@ async def test_without_eventsource_the_widget_polls_and_keeps_its_render_on_304(
     assert sites.count("/v1/ticker", 304) >= 3  # and a minute later each was told: not modified
 
 
+def png_rows(data: bytes) -> list[list[tuple[int, int, int]]]:
+    """The RGB pixels, row by row, of an 8-bit non-interlaced RGB or RGBA PNG (what Chromium writes)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    chunks: dict[bytes, bytes] = {}
+    pos = 8
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        chunks[kind] = chunks.get(kind, b"") + data[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+    width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", chunks[b"IHDR"])
+    assert depth == 8 and color in (2, 6) and interlace == 0, (depth, color, interlace)
+    bpp = 3 if color == 2 else 4
+    raw, stride = zlib.decompress(chunks[b"IDAT"]), width * bpp
+    rows, prev = [], bytearray(stride)
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
+        for x in range(stride):
+            a, b = (line[x - bpp] if x >= bpp else 0), prev[x]
+            c = prev[x - bpp] if x >= bpp else 0
+            if kind == 1:
+                line[x] = (line[x] + a) & 0xFF
+            elif kind == 2:
+                line[x] = (line[x] + b) & 0xFF
+            elif kind == 3:
+                line[x] = (line[x] + (a + b) // 2) & 0xFF
+            elif kind == 4:
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+        rows.append([(line[x], line[x + 1], line[x + 2]) for x in range(0, stride, bpp)])
+        prev = line
+    return rows
+
+
 @needs_chromium
-async def test_screenshot_of_the_strip(sites: Sites, tmp_path: Path) -> None:
+async def test_screenshot_shows_the_strip_in_its_colours_with_text(sites: Sites, tmp_path: Path) -> None:
     png = tmp_path / "widget.png"
     await chromium(
         tmp_path,
         "--virtual-time-budget=5000",
         "--hide-scrollbars",
         f"--screenshot={png}",
-        "--window-size=1000,200",
+        "--window-size=800,300",
         sites.embed + "/",
     )
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert png.stat().st_size > 2048
-    shutil.copyfile(png, "/tmp/widget.png")
+    rows = png_rows(png.read_bytes())
+    assert len(rows) == 300 and len(rows[0]) == 800
+    # the #ru strip is painted in the page's --ticker-bg: a band of that colour across the page
+    dark = (16, 42, 67)
+    band = [row for row in rows if row.count(dark) > 400]
+    # an empty element, or one with only the widget's padding (7 px), is no strip: one line of 14 px text is
+    assert len(band) >= 14, f"{len(band)} rows of the strip's background"
+    # and inside it, text in the page's --ticker-color (light), not just an empty box
+    light = 0
+    for row in band:
+        inside = row[row.index(dark) : len(row) - row[::-1].index(dark)]
+        light += sum(1 for px in inside if min(px) >= 200)
+    assert light >= 40, f"{light} light pixels of text inside the strip"
 
 
 async def test_widget_js_is_served_with_cors(aiohttp_client: AiohttpClient, make_settings: SettingsFactory) -> None:

@@ -1,5 +1,9 @@
 """The embeddable widget in a real headless Chromium: the app on a real port, the embedding page on another
-origin, the rendered DOM read back with --dump-dom, and a screenshot read back pixel by pixel."""
+origin, the rendered DOM read back with --dump-dom, and a screenshot read back pixel by pixel. Then the page's
+clock against each item's `stale_at`, and tomorrow's rate, against a fake strip server whose bodies carry them.
+
+Chromium runs under --virtual-time-budget: its timers and its Date run on virtual time, which jumps ahead
+whenever the page is idle and ends when the budget is spent, so nothing here sleeps or reads a wall clock."""
 
 from __future__ import annotations
 
@@ -25,6 +29,8 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 from tests.conftest import FakeClock, SettingsFactory, Upstreams
 from ticker.app import REFRESHER, create_app
 from ticker.settings import DEFAULT_CITIES
+
+WIDGET_JS = Path(__file__).resolve().parent.parent / "ticker" / "static" / "widget.js"
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(
@@ -421,5 +427,181 @@ async def test_index_page_shows_the_widget_and_how_to_embed_it(
     html = await resp.text()
     assert '<script src="/widget.js"' in html and '<div class="demo" data-ticker>' in html
     for needle in ("&lt;div data-ticker", "data-cities", "data-currencies", "data-lang", "--ticker-bg",
+                   "data-next", "stale_at", ".ticker-next",
                    "/v1/ticker", "/v1/stream", "/openapi.json", "CC BY 4.0", "non-commercial", "NBK"):  # fmt: skip
         assert needle in html, needle
+
+
+# --- the page's clock against stale_at, and tomorrow's rate, from a fake strip server -----------------------
+T0 = "2026-12-01T18:59:57Z"  # 23:59:57 in Astana: today's rates turn stale at midnight, three seconds later
+MIDNIGHT = "2026-12-01T19:00:00Z"
+MIDNIGHT_MS = 1_796_151_600_000  # the page logs its clock as Date.now(): ms since the epoch
+FAR = "2031-01-01T00:00:00Z"  # further ahead than setTimeout can wait (2^31-1 ms, 24.8 days)
+
+
+def weather_item(city: str, name: str, t: float | None, observed: str | None, stale_at: str | None) -> dict[str, Any]:
+    return {"city": city, "name": name, "temperature": t, "unit": "°C", "observed_at": observed,
+            "source": "open_meteo" if t is not None else None, "stale": False, "stale_at": stale_at}  # fmt: skip
+
+
+def rate_item(code: str, rate: float | None, trend: str | None, stale_at: str | None, **more: Any) -> dict[str, Any]:
+    return {"currency": code, "rate": rate, "change": None, "trend": trend, "date": "2026-12-01",
+            "source": "nbk" if rate is not None else None, "stale": False, "stale_at": stale_at, **more}  # fmt: skip
+
+
+STRIP: dict[str, Any] = {
+    "updated_at": "2026-12-01T18:50:00Z",
+    "weather": [
+        # a cached body: stale: false, but the page's clock is already past its stale_at
+        weather_item("astana", "Astana", -3.2, "2026-12-01T18:30:00Z", "2026-12-01T18:55:00Z"),
+        weather_item("almaty", "Almaty", 4.6, "2026-12-01T18:50:00Z", "2026-12-01T19:15:00Z"),
+    ],
+    "rates": [
+        rate_item("USD", 478.77, "down", MIDNIGHT, change=-0.5,
+                  next={"rate": 479.1, "change": 0.33, "trend": "up", "date": "2026-12-02"}),
+        rate_item("EUR", 548.62, "up", FAR, change=1.2, next=None),
+        rate_item("RUB", 5.87, None, "2026-12-02T19:00:00Z", stale=True),  # the body says stale: it is
+        rate_item("GBP", None, None, None, stale=True, date=None),
+        rate_item("CNY", 69.31, "down", None),  # a body from before stale_at: current as the body says
+    ],
+}  # fmt: skip
+
+# The page's clock starts at T0 and runs with the browser's (virtual) time. The strip is polled, as a
+# browser without EventSource does (an open stream would hold virtual time still). Every timer the page
+# sets, and every change to the strips, is logged with the page's time into <output id="log">.
+CLOCK_PAGE = r"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>clock</title>
+<script>
+(() => {
+  const Native = Date, offset = Native.parse("%(t0)s") - Native.now();
+  window.Date = class extends Native {
+    constructor(...args) { if (args.length) super(...args); else super(Native.now() + offset); }
+    static now() { return Native.now() + offset; }
+  };
+  delete window.EventSource;
+  window.timers = [];
+  const setTimer = window.setTimeout;
+  window.setTimeout = (fn, ms, ...args) => (timers.push(ms), setTimer(fn, ms, ...args));
+})();
+</script>
+<script src="/widget.js"></script>
+</head><body>
+<div id="tip" data-ticker></div>
+<div id="inline" data-ticker data-next data-currencies="USD,EUR"></div>
+<output id="log">[]</output><output id="timers">[]</output>
+<script>
+  const log = [];
+  const items = (id) => [...document.querySelectorAll("#" + id + " .ticker-item")].map((n) => ({
+    key: n.getAttribute("data-key"), stale: n.classList.contains("ticker-stale"), title: n.title,
+    text: n.textContent.replace(/\s+/g, " "),
+  }));
+  const observer = new MutationObserver(() => {
+    log.push({ at: Date.now(), tip: items("tip"), inline: items("inline") });
+    document.getElementById("log").textContent = JSON.stringify(log);
+    document.getElementById("timers").textContent = JSON.stringify(timers);
+  });
+  for (const id of ["tip", "inline"]) {
+    observer.observe(document.getElementById(id), { subtree: true, childList: true, attributes: true,
+                                                    attributeFilter: ["class", "title"] });
+  }
+</script>
+</body></html>
+"""
+
+
+@dataclass
+class StripServer:
+    url: str
+    polls: list[str]  # the query string of every /v1/ticker request
+
+
+@pytest.fixture
+async def strip_server(aiohttp_server: AiohttpServer) -> StripServer:
+    polls: list[str] = []
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text=CLOCK_PAGE % {"t0": T0}, content_type="text/html")
+
+    async def widget(request: web.Request) -> web.Response:
+        return web.Response(body=WIDGET_JS.read_bytes(), content_type="text/javascript")
+
+    async def ticker(request: web.Request) -> web.Response:
+        polls.append(request.query_string)
+        wanted = request.query.get("currencies", "").split(",")
+        body = {**STRIP, "rates": [r for r in STRIP["rates"] if wanted == [""] or r["currency"] in wanted]}
+        if wanted != [""]:
+            body["weather"] = []
+        return web.json_response(body)
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    app.router.add_get("/widget.js", widget)
+    app.router.add_get("/v1/ticker", ticker)
+    server = await aiohttp_server(app)
+    return StripServer(str(server.make_url("")).rstrip("/"), polls)
+
+
+def by_key(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {i["key"]: i for i in items}
+
+
+@needs_chromium
+async def test_items_turn_stale_when_the_page_clock_passes_stale_at(strip_server: StripServer, tmp_path: Path) -> None:
+    # ten seconds of the page's time: midnight passes three seconds in; the next poll would be at 60 s
+    dom = await dump_dom(tmp_path, strip_server.url + "/", budget_ms=10_000)
+    log: list[dict[str, Any]] = json.loads(dom.by_id("log").text)
+    assert sorted(strip_server.polls) == ["", "currencies=USD,EUR"]  # one body per strip: no refetch, no stream
+
+    first = by_key(next(entry["tip"] for entry in log if entry["tip"]))
+    assert {k: v["stale"] for k, v in first.items()} == {
+        "weather:astana": True,  # its stale_at had passed before the body arrived
+        "weather:almaty": False,
+        "rate:USD": False,  # three seconds to go
+        "rate:EUR": False,
+        "rate:RUB": True,  # stale: true in the body, whatever its stale_at
+        "rate:GBP": True,
+        "rate:CNY": False,
+    }
+    assert first["weather:astana"]["title"] == "stale: last updated 2026-12-01 18:30 UTC"
+    assert first["rate:USD"]["title"] == "tomorrow: 479.10 ▲"
+    assert first["rate:USD"]["text"] == "USD 478.77 ▼"  # tomorrow's rate is in the tooltip only
+    assert first["rate:EUR"]["title"] == ""
+
+    # USD turned stale at midnight by the page's clock, not before, and not a poll later
+    usd = [(entry["at"], by_key(entry["tip"])["rate:USD"]) for entry in log if entry["tip"]]
+    assert all(not shown["stale"] for at, shown in usd if at < MIDNIGHT_MS)
+    flips = [at for at, shown in usd if shown["stale"]]
+    assert flips, "USD never turned stale"
+    assert MIDNIGHT_MS <= flips[0] < MIDNIGHT_MS + 1000
+    last = by_key(log[-1]["tip"])
+    assert last["rate:USD"]["title"] == "stale: last updated 2026-12-01 · 2026-12-02: 479.10 ▲"
+    assert {k for k, v in last.items() if not v["stale"]} == {"weather:almaty", "rate:EUR", "rate:CNY"}
+
+    # and the rendered strip at the end agrees with the log
+    tip = dom.by_id("tip")
+    assert "ticker-stale" in item(tip, "USD").classes and "ticker-stale" not in item(tip, "EUR").classes
+    assert not tip.by_class("ticker-next")
+
+    # one timer per strip per stale_at ahead, no polling loop, and none past what setTimeout can wait:
+    # after midnight the inline strip's only stale_at ahead is EUR's, years away
+    timers: list[float] = json.loads(dom.by_id("timers").text)
+    assert 2 <= len(timers) <= 6, timers
+    assert all(1000 <= ms <= 2**31 - 1 for ms in timers), timers
+
+
+@needs_chromium
+async def test_data_next_shows_tomorrows_rate_inline(strip_server: StripServer, tmp_path: Path) -> None:
+    dom = await dump_dom(tmp_path, strip_server.url + "/", budget_ms=10_000)
+    log: list[dict[str, Any]] = json.loads(dom.by_id("log").text)
+    first = next(entry["inline"] for entry in log if entry["inline"])
+    assert first == [
+        {"key": "rate:USD", "stale": False, "title": "", "text": "USD 478.77 ▼ tomorrow: 479.10 ▲"},
+        {"key": "rate:EUR", "stale": False, "title": "", "text": "EUR 548.62 ▲"},  # next: null
+    ]
+
+    usd = item(dom.by_id("inline"), "USD")
+    (nxt,) = usd.by_class("ticker-next")
+    # past midnight "tomorrow" would be false: the rate is named by its date
+    assert " ".join(nxt.text.split()) == "2026-12-02: 479.10 ▲"
+    assert nxt.by_class("ticker-trend")[0].classes >= {"ticker-up"}
+    assert "ticker-stale" in usd.classes and usd.attrs["title"] == "stale: last updated 2026-12-01"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import configparser
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,20 +21,28 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_wheel_holds_both_packages_and_the_widget_but_no_tests(tmp_path: Path) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = tmp_path.glob("ticker-*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
-    assert "ticker/app.py" in names
-    assert "providers/nbk.py" in names
-    assert "ticker/static/widget.js" in names
-    assert "ticker/static/index.html" in names
-    assert not [n for n in names if n.startswith(("tests/", "bench/", "scripts/"))]
-    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "ticker = ticker.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    # built from a copy, so that no build/ or *.egg-info is left in the work tree; offline: no index, and no
+    # build isolation (which installs the backend from an index): the test extra brings a setuptools that
+    # builds wheels by itself
+    source = tmp_path / "src"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", ".*cache*"))
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-index", "--no-build-isolation", "--no-deps", "-q",
+         "-w", str(tmp_path / "dist"), str(source)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr[-3000:]
+    (wheel,) = (tmp_path / "dist").glob("ticker-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+        scripts = configparser.ConfigParser()
+        scripts.read_string(archive.read(entry_points).decode())
+    assert {"ticker/app.py", "ticker/cli.py", "ticker/static/widget.js", "ticker/static/index.html"} <= names
+    providers = {n for n in names if n.startswith("providers/") and n.endswith(".py")}
+    assert {"providers/__init__.py", "providers/base.py", "providers/nbk.py", "providers/cbr.py"} <= providers
+    assert not [n for n in names if n.startswith(("tests/", "bench/", "scripts/")) or "/tests/" in n]
+    assert dict(scripts["console_scripts"]) == {"ticker": "ticker.cli:main"}
 
 
 def test_version() -> None:

@@ -1,5 +1,9 @@
 """The embeddable widget in a real headless Chromium: the app on a real port, the embedding page on another
-origin, the rendered DOM read back with --dump-dom, and a screenshot."""
+origin, the rendered DOM read back with --dump-dom, and a screenshot read back pixel by pixel. Then the page's
+clock against each item's `stale_at`, and tomorrow's rate, against a fake strip server whose bodies carry them.
+
+Chromium runs under --virtual-time-budget: its timers and its Date run on virtual time, which jumps ahead
+whenever the page is idle and ends when the budget is spent, so nothing here sleeps or reads a wall clock."""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ import json
 import os
 import shutil
 import signal
+import struct
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -23,6 +29,8 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 from tests.conftest import FakeClock, SettingsFactory, Upstreams
 from ticker.app import REFRESHER, create_app
 from ticker.settings import DEFAULT_CITIES
+
+WIDGET_JS = Path(__file__).resolve().parent.parent / "ticker" / "static" / "widget.js"
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(
@@ -339,20 +347,64 @@ async def test_without_eventsource_the_widget_polls_and_keeps_its_render_on_304(
     assert sites.count("/v1/ticker", 304) >= 3  # and a minute later each was told: not modified
 
 
+def png_rows(data: bytes) -> list[list[tuple[int, int, int]]]:
+    """The RGB pixels, row by row, of an 8-bit non-interlaced RGB or RGBA PNG (what Chromium writes)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    chunks: dict[bytes, bytes] = {}
+    pos = 8
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        chunks[kind] = chunks.get(kind, b"") + data[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+    width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", chunks[b"IHDR"])
+    assert depth == 8 and color in (2, 6) and interlace == 0, (depth, color, interlace)
+    bpp = 3 if color == 2 else 4
+    raw, stride = zlib.decompress(chunks[b"IDAT"]), width * bpp
+    rows, prev = [], bytearray(stride)
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
+        for x in range(stride):
+            a, b = (line[x - bpp] if x >= bpp else 0), prev[x]
+            c = prev[x - bpp] if x >= bpp else 0
+            if kind == 1:
+                line[x] = (line[x] + a) & 0xFF
+            elif kind == 2:
+                line[x] = (line[x] + b) & 0xFF
+            elif kind == 3:
+                line[x] = (line[x] + (a + b) // 2) & 0xFF
+            elif kind == 4:
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+        rows.append([(line[x], line[x + 1], line[x + 2]) for x in range(0, stride, bpp)])
+        prev = line
+    return rows
+
+
 @needs_chromium
-async def test_screenshot_of_the_strip(sites: Sites, tmp_path: Path) -> None:
+async def test_screenshot_shows_the_strip_in_its_colours_with_text(sites: Sites, tmp_path: Path) -> None:
     png = tmp_path / "widget.png"
     await chromium(
         tmp_path,
         "--virtual-time-budget=5000",
         "--hide-scrollbars",
         f"--screenshot={png}",
-        "--window-size=1000,200",
+        "--window-size=800,300",
         sites.embed + "/",
     )
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert png.stat().st_size > 2048
-    shutil.copyfile(png, "/tmp/widget.png")
+    rows = png_rows(png.read_bytes())
+    assert len(rows) == 300 and len(rows[0]) == 800
+    # the #ru strip is painted in the page's --ticker-bg: a band of that colour across the page
+    dark = (16, 42, 67)
+    band = [row for row in rows if row.count(dark) > 400]
+    # an empty element, or one with only the widget's padding (7 px), is no strip: one line of 14 px text is
+    assert len(band) >= 14, f"{len(band)} rows of the strip's background"
+    # and inside it, text in the page's --ticker-color (light), not just an empty box
+    light = 0
+    for row in band:
+        inside = row[row.index(dark) : len(row) - row[::-1].index(dark)]
+        light += sum(1 for px in inside if min(px) >= 200)
+    assert light >= 40, f"{light} light pixels of text inside the strip"
 
 
 async def test_widget_js_is_served_with_cors(aiohttp_client: AiohttpClient, make_settings: SettingsFactory) -> None:
@@ -375,5 +427,181 @@ async def test_index_page_shows_the_widget_and_how_to_embed_it(
     html = await resp.text()
     assert '<script src="/widget.js"' in html and '<div class="demo" data-ticker>' in html
     for needle in ("&lt;div data-ticker", "data-cities", "data-currencies", "data-lang", "--ticker-bg",
+                   "data-next", "stale_at", ".ticker-next",
                    "/v1/ticker", "/v1/stream", "/openapi.json", "CC BY 4.0", "non-commercial", "NBK"):  # fmt: skip
         assert needle in html, needle
+
+
+# --- the page's clock against stale_at, and tomorrow's rate, from a fake strip server -----------------------
+T0 = "2026-12-01T18:59:57Z"  # 23:59:57 in Astana: today's rates turn stale at midnight, three seconds later
+MIDNIGHT = "2026-12-01T19:00:00Z"
+MIDNIGHT_MS = 1_796_151_600_000  # the page logs its clock as Date.now(): ms since the epoch
+FAR = "2031-01-01T00:00:00Z"  # further ahead than setTimeout can wait (2^31-1 ms, 24.8 days)
+
+
+def weather_item(city: str, name: str, t: float | None, observed: str | None, stale_at: str | None) -> dict[str, Any]:
+    return {"city": city, "name": name, "temperature": t, "unit": "°C", "observed_at": observed,
+            "source": "open_meteo" if t is not None else None, "stale": False, "stale_at": stale_at}  # fmt: skip
+
+
+def rate_item(code: str, rate: float | None, trend: str | None, stale_at: str | None, **more: Any) -> dict[str, Any]:
+    return {"currency": code, "rate": rate, "change": None, "trend": trend, "date": "2026-12-01",
+            "source": "nbk" if rate is not None else None, "stale": False, "stale_at": stale_at, **more}  # fmt: skip
+
+
+STRIP: dict[str, Any] = {
+    "updated_at": "2026-12-01T18:50:00Z",
+    "weather": [
+        # a cached body: stale: false, but the page's clock is already past its stale_at
+        weather_item("astana", "Astana", -3.2, "2026-12-01T18:30:00Z", "2026-12-01T18:55:00Z"),
+        weather_item("almaty", "Almaty", 4.6, "2026-12-01T18:50:00Z", "2026-12-01T19:15:00Z"),
+    ],
+    "rates": [
+        rate_item("USD", 478.77, "down", MIDNIGHT, change=-0.5,
+                  next={"rate": 479.1, "change": 0.33, "trend": "up", "date": "2026-12-02"}),
+        rate_item("EUR", 548.62, "up", FAR, change=1.2, next=None),
+        rate_item("RUB", 5.87, None, "2026-12-02T19:00:00Z", stale=True),  # the body says stale: it is
+        rate_item("GBP", None, None, None, stale=True, date=None),
+        rate_item("CNY", 69.31, "down", None),  # a body from before stale_at: current as the body says
+    ],
+}  # fmt: skip
+
+# The page's clock starts at T0 and runs with the browser's (virtual) time. The strip is polled, as a
+# browser without EventSource does (an open stream would hold virtual time still). Every timer the page
+# sets, and every change to the strips, is logged with the page's time into <output id="log">.
+CLOCK_PAGE = r"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>clock</title>
+<script>
+(() => {
+  const Native = Date, offset = Native.parse("%(t0)s") - Native.now();
+  window.Date = class extends Native {
+    constructor(...args) { if (args.length) super(...args); else super(Native.now() + offset); }
+    static now() { return Native.now() + offset; }
+  };
+  delete window.EventSource;
+  window.timers = [];
+  const setTimer = window.setTimeout;
+  window.setTimeout = (fn, ms, ...args) => (timers.push(ms), setTimer(fn, ms, ...args));
+})();
+</script>
+<script src="/widget.js"></script>
+</head><body>
+<div id="tip" data-ticker></div>
+<div id="inline" data-ticker data-next data-currencies="USD,EUR"></div>
+<output id="log">[]</output><output id="timers">[]</output>
+<script>
+  const log = [];
+  const items = (id) => [...document.querySelectorAll("#" + id + " .ticker-item")].map((n) => ({
+    key: n.getAttribute("data-key"), stale: n.classList.contains("ticker-stale"), title: n.title,
+    text: n.textContent.replace(/\s+/g, " "),
+  }));
+  const observer = new MutationObserver(() => {
+    log.push({ at: Date.now(), tip: items("tip"), inline: items("inline") });
+    document.getElementById("log").textContent = JSON.stringify(log);
+    document.getElementById("timers").textContent = JSON.stringify(timers);
+  });
+  for (const id of ["tip", "inline"]) {
+    observer.observe(document.getElementById(id), { subtree: true, childList: true, attributes: true,
+                                                    attributeFilter: ["class", "title"] });
+  }
+</script>
+</body></html>
+"""
+
+
+@dataclass
+class StripServer:
+    url: str
+    polls: list[str]  # the query string of every /v1/ticker request
+
+
+@pytest.fixture
+async def strip_server(aiohttp_server: AiohttpServer) -> StripServer:
+    polls: list[str] = []
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text=CLOCK_PAGE % {"t0": T0}, content_type="text/html")
+
+    async def widget(request: web.Request) -> web.Response:
+        return web.Response(body=WIDGET_JS.read_bytes(), content_type="text/javascript")
+
+    async def ticker(request: web.Request) -> web.Response:
+        polls.append(request.query_string)
+        wanted = request.query.get("currencies", "").split(",")
+        body = {**STRIP, "rates": [r for r in STRIP["rates"] if wanted == [""] or r["currency"] in wanted]}
+        if wanted != [""]:
+            body["weather"] = []
+        return web.json_response(body)
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    app.router.add_get("/widget.js", widget)
+    app.router.add_get("/v1/ticker", ticker)
+    server = await aiohttp_server(app)
+    return StripServer(str(server.make_url("")).rstrip("/"), polls)
+
+
+def by_key(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {i["key"]: i for i in items}
+
+
+@needs_chromium
+async def test_items_turn_stale_when_the_page_clock_passes_stale_at(strip_server: StripServer, tmp_path: Path) -> None:
+    # ten seconds of the page's time: midnight passes three seconds in; the next poll would be at 60 s
+    dom = await dump_dom(tmp_path, strip_server.url + "/", budget_ms=10_000)
+    log: list[dict[str, Any]] = json.loads(dom.by_id("log").text)
+    assert sorted(strip_server.polls) == ["", "currencies=USD,EUR"]  # one body per strip: no refetch, no stream
+
+    first = by_key(next(entry["tip"] for entry in log if entry["tip"]))
+    assert {k: v["stale"] for k, v in first.items()} == {
+        "weather:astana": True,  # its stale_at had passed before the body arrived
+        "weather:almaty": False,
+        "rate:USD": False,  # three seconds to go
+        "rate:EUR": False,
+        "rate:RUB": True,  # stale: true in the body, whatever its stale_at
+        "rate:GBP": True,
+        "rate:CNY": False,
+    }
+    assert first["weather:astana"]["title"] == "stale: last updated 2026-12-01 18:30 UTC"
+    assert first["rate:USD"]["title"] == "tomorrow: 479.10 ▲"
+    assert first["rate:USD"]["text"] == "USD 478.77 ▼"  # tomorrow's rate is in the tooltip only
+    assert first["rate:EUR"]["title"] == ""
+
+    # USD turned stale at midnight by the page's clock, not before, and not a poll later
+    usd = [(entry["at"], by_key(entry["tip"])["rate:USD"]) for entry in log if entry["tip"]]
+    assert all(not shown["stale"] for at, shown in usd if at < MIDNIGHT_MS)
+    flips = [at for at, shown in usd if shown["stale"]]
+    assert flips, "USD never turned stale"
+    assert MIDNIGHT_MS <= flips[0] < MIDNIGHT_MS + 1000
+    last = by_key(log[-1]["tip"])
+    assert last["rate:USD"]["title"] == "stale: last updated 2026-12-01 · 2026-12-02: 479.10 ▲"
+    assert {k for k, v in last.items() if not v["stale"]} == {"weather:almaty", "rate:EUR", "rate:CNY"}
+
+    # and the rendered strip at the end agrees with the log
+    tip = dom.by_id("tip")
+    assert "ticker-stale" in item(tip, "USD").classes and "ticker-stale" not in item(tip, "EUR").classes
+    assert not tip.by_class("ticker-next")
+
+    # one timer per strip per stale_at ahead, no polling loop, and none past what setTimeout can wait:
+    # after midnight the inline strip's only stale_at ahead is EUR's, years away
+    timers: list[float] = json.loads(dom.by_id("timers").text)
+    assert 2 <= len(timers) <= 6, timers
+    assert all(1000 <= ms <= 2**31 - 1 for ms in timers), timers
+
+
+@needs_chromium
+async def test_data_next_shows_tomorrows_rate_inline(strip_server: StripServer, tmp_path: Path) -> None:
+    dom = await dump_dom(tmp_path, strip_server.url + "/", budget_ms=10_000)
+    log: list[dict[str, Any]] = json.loads(dom.by_id("log").text)
+    first = next(entry["inline"] for entry in log if entry["inline"])
+    assert first == [
+        {"key": "rate:USD", "stale": False, "title": "", "text": "USD 478.77 ▼ tomorrow: 479.10 ▲"},
+        {"key": "rate:EUR", "stale": False, "title": "", "text": "EUR 548.62 ▲"},  # next: null
+    ]
+
+    usd = item(dom.by_id("inline"), "USD")
+    (nxt,) = usd.by_class("ticker-next")
+    # past midnight "tomorrow" would be false: the rate is named by its date
+    assert " ".join(nxt.text.split()) == "2026-12-02: 479.10 ▲"
+    assert nxt.by_class("ticker-trend")[0].classes >= {"ticker-up"}
+    assert "ticker-stale" in usd.classes and usd.attrs["title"] == "stale: last updated 2026-12-01"

@@ -1,10 +1,13 @@
 /* ticker widget: KZT rates and city temperatures as a header strip.
  *
  *   <script src="https://ticker.example/widget.js"></script>
- *   <div data-ticker data-cities="astana,almaty" data-currencies="USD,EUR" data-lang="ru"></div>
+ *   <div data-ticker data-cities="astana,almaty" data-currencies="USD,EUR" data-lang="ru" data-next></div>
  *
  * Dependency-free. Live through Server-Sent Events (/v1/stream), falling back to polling /v1/ticker
  * every 60 s with If-None-Match. Text is set with textContent only. One global: window.TickerWidget.
+ * An item is shown stale when the body says so or once this page's clock passes its `stale_at`, so a
+ * cached body or a page left open never shows old numbers as current; one timer, set to the earliest
+ * `stale_at` still ahead, re-checks. Tomorrow's rate (`next`) goes in the tooltip, or inline with data-next.
  */
 (function () {
   "use strict";
@@ -15,6 +18,7 @@
 
   var POLL_MS = 60000;
   var MAX_STREAM_ERRORS = 3; // consecutive errors without a message, then poll instead
+  var MAX_TIMER_MS = 86400000; // setTimeout fires at once past 2^31-1 ms: re-check a far stale_at daily
   var ARROWS = { up: "▲", down: "▼" };
   var CREDITS = {
     open_meteo: ["Weather data by Open-Meteo.com", "https://open-meteo.com/"],
@@ -30,6 +34,7 @@
     ":where(.ticker-up){color:var(--ticker-up-color,#1a7f37)}" +
     ":where(.ticker-down){color:var(--ticker-down-color,#c62828)}" +
     ":where(.ticker-stale){opacity:var(--ticker-stale-opacity,.5)}" +
+    ":where(.ticker-next){font-size:.85em;opacity:.8}" +
     ":where(.ticker-credit){margin-left:auto;font-size:.75em;opacity:.75}" +
     ":where(.ticker-credit a){color:inherit}";
 
@@ -69,37 +74,60 @@
     return node;
   }
 
+  /** The instant an ISO 8601 string names, in ms; NaN for null or garbage (never stale by time). */
+  function instant(iso) {
+    return iso ? Date.parse(iso) : NaN;
+  }
+
   /** One item as data: key, class, title and its parts; the DOM is built from this. */
-  function describe(item, kind) {
+  function describe(item, kind, now, inlineNext) {
     var weather = kind === "weather";
     var value = weather ? item.temperature : item.rate;
+    var stale = item.stale || instant(item.stale_at) <= now;
+    var next = item.next && typeof item.next.rate === "number" && isFinite(item.next.rate) ? item.next : null;
+    // "tomorrow" holds only while today's rate is current; past its stale_at, name the date instead
+    var nextText = next ? (stale ? next.date || "next" : "tomorrow") + ": " + formatRate(next.rate) : "";
+    var nextTrend = next ? ARROWS[next.trend] || "" : "";
+    var title = stale
+      ? value === null
+        ? "stale: no data yet"
+        : "stale: last updated " + formatWhen(weather ? item.observed_at : item.date)
+      : "";
+    if (next && !inlineNext) title = (title ? title + " · " : "") + nextText + (nextTrend ? " " + nextTrend : "");
     var d = {
       key: kind + ":" + (weather ? item.city : item.currency),
-      cls: "ticker-item ticker-" + kind + (item.stale ? " ticker-stale" : ""),
-      title: item.stale
-        ? value === null
-          ? "stale: no data yet"
-          : "stale: last updated " + formatWhen(weather ? item.observed_at : item.date)
-        : "",
+      cls: "ticker-item ticker-" + kind + (stale ? " ticker-stale" : ""),
+      title: title,
       text: weather
         ? item.name + ": " + formatTemperature(value, item.unit)
         : item.currency + " " + formatRate(value),
       trend: !weather && value !== null ? ARROWS[item.trend] || "" : "",
       trendCls: "ticker-trend ticker-" + item.trend,
       change: !weather && item.change !== null ? String(item.change) : "",
+      next: inlineNext ? nextText : "",
+      nextTrend: nextTrend,
+      nextTrendCls: next ? "ticker-trend ticker-" + next.trend : "",
     };
-    d.sig = [d.cls, d.title, d.text, d.trend, d.change].join("|");
+    d.sig = [d.cls, d.title, d.text, d.trend, d.change, d.next, d.nextTrend].join("|");
     return d;
   }
 
+  /** A text, then " " and an arrow span if there is one. */
+  function withArrow(node, arrowText, arrowCls, arrowTitle) {
+    if (!arrowText) return node;
+    node.appendChild(document.createTextNode(" "));
+    var arrow = el("span", arrowCls, arrowText);
+    if (arrowTitle) arrow.title = arrowTitle;
+    node.appendChild(arrow);
+    return node;
+  }
+
   function build(d) {
-    var node = el("span", d.cls, d.text);
+    var node = withArrow(el("span", d.cls, d.text), d.trend, d.trendCls, d.change);
     if (d.title) node.title = d.title;
-    if (d.trend) {
+    if (d.next) {
       node.appendChild(document.createTextNode(" "));
-      var arrow = el("span", d.trendCls, d.trend);
-      if (d.change) arrow.title = d.change;
-      node.appendChild(arrow);
+      node.appendChild(withArrow(el("span", "ticker-next", d.next), d.nextTrend, d.nextTrendCls));
     }
     node.setAttribute("data-key", d.key);
     node.setAttribute("data-sig", d.sig);
@@ -107,10 +135,10 @@
   }
 
   /** Touch only the items whose text changed, so a screen reader hears changes, not the whole strip. */
-  function render(widget, data) {
+  function render(widget, data, now) {
     var wanted = data.weather
-      .map(function (w) { return describe(w, "weather"); })
-      .concat(data.rates.map(function (r) { return describe(r, "rate"); }));
+      .map(function (w) { return describe(w, "weather", now, false); })
+      .concat(data.rates.map(function (r) { return describe(r, "rate", now, widget.inlineNext); }));
     var items = widget.items;
     var have = items.children;
     var sameKeys =
@@ -125,6 +153,19 @@
       });
     }
     renderCredit(widget, data);
+  }
+
+  /** Render the last body as of now, and wake when the earliest stale_at still ahead passes. */
+  function refresh(widget) {
+    var now = Date.now();
+    var data = widget.data;
+    render(widget, data, now);
+    clearTimeout(widget.staleTimer);
+    var due = data.weather.concat(data.rates).reduce(function (soonest, item) {
+      var at = instant(item.stale_at);
+      return at > now && at < soonest ? at : soonest;
+    }, Infinity);
+    if (due !== Infinity) widget.staleTimer = setTimeout(refresh, Math.min(due - now, MAX_TIMER_MS), widget);
   }
 
   function renderCredit(widget, data) {
@@ -159,7 +200,8 @@
     }
     if (!data || !Array.isArray(data.weather) || !Array.isArray(data.rates)) return;
     widget.raw = raw;
-    render(widget, data);
+    widget.data = data;
+    refresh(widget);
   }
 
   function poll(widget) {
@@ -212,6 +254,9 @@
       credit: el("small", "ticker-credit"),
       raw: null,
       etag: null,
+      data: null,
+      staleTimer: null,
+      inlineNext: container.hasAttribute("data-next"),
     };
     widget.items.setAttribute("role", "status");
     widget.items.setAttribute("aria-live", "polite");
@@ -219,6 +264,10 @@
     container.appendChild(widget.items);
     container.appendChild(widget.credit);
     renderCredit(widget, { weather: [], rates: [] });
+    // a background tab's timers are throttled: catch up as soon as the page is seen again
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden && widget.data) refresh(widget);
+    });
     stream(widget);
   }
 

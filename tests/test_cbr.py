@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytest_aiohttp import AiohttpServer
 
-from providers.base import FormatError, Rate, UpstreamStatusError
+from providers.base import FormatError, UpstreamStatusError
 from providers.cbr import Cbr, Config, in_force_on, parse
 from tests.conftest import by_code
 

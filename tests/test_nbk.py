@@ -14,7 +14,7 @@ from aiohttp import web
 from defusedxml import DTDForbidden
 from pytest_aiohttp import AiohttpServer
 
-from providers.base import FormatError, Rate, ResponseTooLarge, UpstreamStatusError, astana_date
+from providers.base import FormatError, ResponseTooLarge, UpstreamStatusError, astana_date
 from providers.cbr import Config as CbrConfig
 from providers.nbk import Config, Nbk, parse
 from tests.conftest import by_code

@@ -1,9 +1,10 @@
-"""create_app(settings): routes, and one cleanup context per resource, closed in reverse.
+"""create_app(settings): the wiring, in one place; one cleanup context per resource, closed in reverse.
 
-Order of life: store -> HTTP client session -> data (load from the store, follow its announcements,
-schedule the fetchers). On shutdown, streams get a final event first (on_shutdown, before aiohttp waits
-for handlers), then the scheduler stops, unfinished time slots are released, the session and the store
-close.
+Data flows one way: fetch -> parse -> validate -> store -> announce -> snapshot -> request. The store
+(local copy + Redis) is built here; the snapshot and the cross-check listen to it; the refresher writes to
+it alone. Cleanup contexts, in order: store, client session, sync (the store's background tasks), fetching
+(refresher and scheduler); aiohttp closes them in reverse. Streams get their final event first, in
+on_shutdown, before aiohttp waits for handlers.
 """
 
 from __future__ import annotations
@@ -19,43 +20,83 @@ from aiohttp import web
 from providers.base import Provider
 from ticker import __version__, openapi, views
 from ticker.appkeys import (
-    CACHE_CONTROL,
+    CACHE_POLICY,
+    CLOCK,
     CLOSING,
     CORS,
+    CROSSCHECK,
     METRICS,
+    REFRESHER,
+    RESPONDER,
+    SESSION,
     SETTINGS,
     SNAPSHOT,
-    STORE_HEALTH,
+    STORE,
+    SUPERVISOR,
 )
-from ticker.health import StoreHealth
-from ticker.http_cache import Cors, cache_control
+from ticker.clock import Clock, utcnow
+from ticker.crosscheck import CrossCheck
 from ticker.metrics import Metrics
 from ticker.refresh import Refresher, RetryPolicy
+from ticker.respond import CachePolicy, Cors, Responder
 from ticker.scheduler import start_scheduler
 from ticker.settings import Settings
-from ticker.snapshot import Clock, Snapshot, utcnow
+from ticker.snapshot import Snapshot, View
 from ticker.sources import build_providers
-from ticker.store import Store, create_store
+from ticker.store import Shared, Store
 from ticker.stream import stream
-from ticker.sync import follow, reload, watch
+from ticker.tasks import Supervisor
 
 log = logging.getLogger(__name__)
-
-STORE = web.AppKey("store", Store)
-SESSION = web.AppKey("session", aiohttp.ClientSession)
-REFRESHER = web.AppKey("refresher", Refresher)
 USER_AGENT = f"ticker/{__version__} (KZT rates and weather strip)"
+MAX_RATES_AGE = 900  # rates change at publication and at midnight: pollers look at least every 15 min
 
 
-def _cache_policies(settings: Settings) -> dict[str, str]:
-    """max-age is half the primary source's interval: a poller never lags more than 1.5 intervals."""
+def create_store(redis_url: str | None) -> Store:
+    shared: Shared | None = None
+    if redis_url:
+        from ticker.redis_store import RedisBackend
+
+        shared = RedisBackend(redis_url)
+    return Store(shared)
+
+
+def cache_policies(settings: Settings) -> dict[View, CachePolicy]:
+    """max-age is half the primary source's interval (rates at most 15 min): a poller never lags long."""
     rates = settings.source_config(settings.rate_sources[0]).interval
     weather = settings.source_config(settings.weather_sources[0]).interval
 
-    def policy(interval: float) -> str:
-        return cache_control(max(1, int(interval // 2)), max(1, int(interval)), 86400)
+    def policy(interval: float, cap: float) -> CachePolicy:
+        return CachePolicy(max(1, int(min(interval // 2, cap))), max(1, int(min(interval, cap * 2))))
 
-    return {"rates": policy(rates), "weather": policy(weather), "ticker": policy(min(rates, weather))}
+    return {
+        "rates": policy(rates, MAX_RATES_AGE),
+        "weather": policy(weather, weather),
+        "ticker": policy(min(rates, weather), min(MAX_RATES_AGE, weather)),
+    }
+
+
+def build_refresher(
+    settings: Settings,
+    store: Store,
+    session: aiohttp.ClientSession,
+    metrics: Metrics,
+    clock: Clock,
+    providers: Mapping[str, Provider] | None = None,
+    retry: RetryPolicy | None = None,
+) -> Refresher:
+    """The one way to build the fetching side: ``ticker serve`` and ``ticker fetch`` both use it."""
+    return Refresher(
+        settings, providers or build_providers(settings, clock), store, session, metrics, clock, retry=retry
+    )
+
+
+def client_session() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=60, connect=10),
+        headers={"User-Agent": USER_AGENT},
+        connector=aiohttp.TCPConnector(limit=16),
+    )
 
 
 def create_app(
@@ -65,67 +106,55 @@ def create_app(
     providers: Mapping[str, Provider] | None = None,
     retry: RetryPolicy | None = None,
     schedule: bool = True,
+    supervisor_delay: float = 0.5,
 ) -> web.Application:
     app = web.Application()  # no middleware: see views.guarded
-    app[SETTINGS] = settings
+    store = create_store(settings.redis_url)
+    metrics = Metrics(settings.source_names, clock)
+    snapshot = Snapshot(settings, store, clock)  # timers and events bind to the loop only when used
+    crosscheck = CrossCheck(settings, store.entries, clock)
+    store.listen(crosscheck.changed)
+    metrics.store, metrics.crosscheck = store, crosscheck
+    app[SETTINGS], app[CLOCK], app[STORE], app[SNAPSHOT] = settings, clock, store, snapshot
+    app[CROSSCHECK], app[METRICS] = crosscheck, metrics
     app[CORS] = Cors(tuple(settings.cors_origins))
-    app[CACHE_CONTROL] = _cache_policies(settings)
+    app[RESPONDER] = Responder(snapshot, app[CORS], clock)
+    app[CACHE_POLICY] = cache_policies(settings)
     app[CLOSING] = asyncio.Event()
-    health = app[STORE_HEALTH] = StoreHealth(kind="redis" if settings.redis_url else "memory")
-    snapshot = Snapshot(settings, clock)  # timers and events bind to the loop only when used
-    app[SNAPSHOT] = snapshot
-    app[METRICS] = Metrics(settings.source_names, lambda: snapshot.entries, clock, health)
+    app[SUPERVISOR] = Supervisor(metrics.task_restarts, base_delay=supervisor_delay)
 
-    async def resources(app: web.Application) -> AsyncIterator[None]:
-        store = create_store(settings.redis_url)
-        app[STORE] = store
-        session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=60, connect=10),
-            headers={"User-Agent": USER_AGENT},
-            connector=aiohttp.TCPConnector(limit=16),
-        )
-        app[SESSION] = session
-        tasks: list[asyncio.Task[None]] = []
-        scheduler = None
-        refresher = Refresher(
-            settings,
-            providers or build_providers(settings, clock),
-            snapshot,
-            store,
-            session,
-            app[METRICS],
-            health,
-            retry=retry,
-        )
-        app[REFRESHER] = refresher
-        try:
-            # serve what the store holds before the first fetch completes
-            await asyncio.wait_for(reload(store, snapshot, health, push=False), 5)
-            tasks.append(asyncio.create_task(follow(store, snapshot, health), name="ticker-follow"))
-            if settings.redis_url:
-                tasks.append(asyncio.create_task(watch(store, snapshot, health), name="ticker-watch"))
-            if schedule and settings.role != "api":
-                scheduler = start_scheduler(settings, refresher, clock())
+    async def store_ctx(app: web.Application) -> AsyncIterator[None]:
+        with contextlib.suppress(TimeoutError):  # serve what the store holds before the first fetch
+            await asyncio.wait_for(store.reload(), 5)
+        yield
+        snapshot.close()
+        await store.close()
+
+    async def session_ctx(app: web.Application) -> AsyncIterator[None]:
+        async with client_session() as session:
+            app[SESSION] = session
             yield
-        finally:
-            if scheduler is not None:
-                scheduler.shutdown(wait=False)  # cancels runs in flight
-            await refresher.wait_idle(5)
-            await refresher.release_claims()
-            store.stop()  # subscription loops end even where redis-py swallows a cancellation
-            for task in tasks:
-                task.cancel()
-            if tasks:
-                await asyncio.wait(tasks, timeout=3)  # before the store closes: no reconnect behind it
-            snapshot.close()
-            await session.close()
-            await store.close()
+
+    async def sync_ctx(app: web.Application) -> AsyncIterator[None]:
+        supervisor = app[SUPERVISOR]
+        supervisor.start("store-follow", store.follow)
+        supervisor.start("store-watch", store.watch)
+        yield
+        await supervisor.close()
+
+    async def fetching_ctx(app: web.Application) -> AsyncIterator[None]:
+        refresher = app[REFRESHER] = build_refresher(settings, store, app[SESSION], metrics, clock, providers, retry)
+        scheduler = start_scheduler(refresher) if schedule and settings.role != "api" else None
+        yield
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        await refresher.close()
 
     async def end_streams(app: web.Application) -> None:
         app[CLOSING].set()
-        app[SNAPSHOT].close()
+        snapshot.close()
 
-    app.cleanup_ctx.append(resources)
+    app.cleanup_ctx.extend([store_ctx, session_ctx, sync_ctx, fetching_ctx])
     app.on_shutdown.append(end_streams)
     _routes(app)
     return app

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import signal
@@ -12,7 +11,6 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-import aiohttp
 from aiohttp import web
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
@@ -96,37 +94,31 @@ def _supervise(workers: int, settings: Settings) -> int:
 
 
 async def fetch_once(settings: Settings) -> tuple[bytes, bool]:
-    """Fetch every chain once through the same code the service runs; the strip and whether every
-    data kind got fresh data."""
-    from ticker.health import StoreHealth
+    """Fetch every chain once through the same wiring the service runs (in-process store); the strip,
+    and whether every configured item is current."""
+    from ticker.app import build_refresher, client_session
+    from ticker.clock import utcnow
     from ticker.metrics import Metrics
-    from ticker.refresh import Refresher
     from ticker.snapshot import Snapshot
-    from ticker.sources import build_providers
-    from ticker.store import MemoryStore
+    from ticker.store import Store
 
-    snapshot = Snapshot(settings)
-    store = MemoryStore()
-    async with aiohttp.ClientSession(headers={"User-Agent": f"ticker/{__version__}"}) as session:
-        health = StoreHealth(kind="memory")
-        metrics = Metrics(settings.source_names, lambda: snapshot.entries, snapshot.clock, health)
-        refresher = Refresher(
-            settings, build_providers(settings, snapshot.clock), snapshot, store, session, metrics, health
-        )
-        await asyncio.gather(refresher.run(settings.rate_sources[0]), refresher.run(settings.weather_sources[0]))
+    store = Store()
+    snapshot = Snapshot(settings, store, utcnow)
+    async with client_session() as session:
+        refresher = build_refresher(settings, store, session, Metrics(settings.source_names, utcnow), utcnow)
+        await refresher.run_due()
     snapshot.close()
-    body = snapshot.render("ticker").body
-    strip = json.loads(body)
-    fresh = all(any(not item["stale"] for item in strip[kind]) for kind in ("rates", "weather"))
-    return body, fresh
+    built = snapshot.build(snapshot.default)
+    current = all(not item.stale for item in built.rates) and all(not item.stale for item in built.weather)
+    return snapshot.render("ticker").body, current
 
 
 def fetch(settings: Settings) -> int:
-    body, fresh = asyncio.run(fetch_once(settings))
+    body, current = asyncio.run(fetch_once(settings))
     sys.stdout.write(body.decode() + "\n")
-    if not fresh:
-        print("ticker: not every data kind got fresh data (see the log above)", file=sys.stderr)
-    return 0 if fresh else 1
+    if not current:
+        print("ticker: not every configured item is current (see the log above)", file=sys.stderr)
+    return 0 if current else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -137,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve_p.add_argument("--host", help="listen address (default TICKER_HOST or 0.0.0.0)")
     serve_p.add_argument("--port", type=int, help="listen port (default TICKER_PORT or 8080)")
     serve_p.add_argument("--workers", type=int, default=1, help="processes sharing the port (needs Redis)")
-    sub.add_parser("fetch", help="fetch every source once, print the strip JSON, exit 0 if all fresh")
+    sub.add_parser("fetch", help="fetch every source once, print the strip JSON, exit 0 if every item is current")
     args = parser.parse_args(argv)
 
     given = {"host": getattr(args, "host", None), "port": getattr(args, "port", None)}

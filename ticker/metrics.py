@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Callable, Iterator
-from datetime import datetime
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from ticker.health import StoreHealth
-from ticker.state import Entries
+from ticker.clock import Clock
+
+if TYPE_CHECKING:
+    from ticker.crosscheck import CrossCheck
+    from ticker.store import Store
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -29,39 +32,42 @@ class _Live(Collector):
         for (route, status), count in sorted(self.m.requests.items()):
             requests.add_metric([route, str(status)], count)
         yield requests
+        yield GaugeMetricFamily("ticker_sse_clients", "Open event streams", value=self.m.streams)
+        store = self.m.store
+        if store is None:
+            return
         age = GaugeMetricFamily(
             "ticker_data_age_seconds", "Seconds since the newest good fetch, per source", labels=["source"]
         )
         now = self.m.clock()
         for source in self.m.sources:
-            fetched = [e.fetched_at for e in self.m.entries().get(source, {}).values()]
+            fetched = [e.fetched_at for e in store.entries.get(source, {}).values()]
             if fetched:
                 age.add_metric([source], (now - max(fetched)).total_seconds())
         yield age
-        yield GaugeMetricFamily("ticker_store_up", "1 when the store answers", value=1.0 if self.m.health.ok else 0.0)
-        yield GaugeMetricFamily("ticker_sse_clients", "Open event streams", value=self.m.streams)
+        yield GaugeMetricFamily("ticker_store_up", "1 when the store answers", value=1.0 if store.ok else 0.0)
+        if self.m.crosscheck is not None:
+            ratio = GaugeMetricFamily(
+                "ticker_rate_divergence_ratio",
+                "|primary rate / cross-check rate - 1| for today's date",
+                labels=["currency"],
+            )
+            for divergence in self.m.crosscheck.all():
+                ratio.add_metric([divergence.currency], divergence.ratio)
+            yield ratio
 
 
 class Metrics:
-    def __init__(
-        self,
-        sources: list[str],
-        entries: Callable[[], dict[str, Entries]],
-        clock: Callable[[], datetime],
-        health: StoreHealth,
-    ):
+    def __init__(self, sources: list[str], clock: Clock) -> None:
         self.registry = CollectorRegistry()
         self.sources = sources
-        self.entries = entries
         self.clock = clock
-        self.health = health
+        self.store: Store | None = None  # bound when the store exists (its cleanup context)
+        self.crosscheck: CrossCheck | None = None
         self.requests: Tally[tuple[str, int]] = Tally()
         self.streams = 0
         self.fetches = Counter(
-            "ticker_fetches",
-            "Fetch runs by source and outcome",
-            ["source", "outcome"],
-            registry=self.registry,
+            "ticker_fetches", "Fetch runs by source and outcome", ["source", "outcome"], registry=self.registry
         )
         self.duration = Histogram(
             "ticker_fetch_duration_seconds",
@@ -69,6 +75,9 @@ class Metrics:
             ["source"],
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
             registry=self.registry,
+        )
+        self.task_restarts = Counter(
+            "ticker_task_restarts", "Background tasks restarted after a failure", ["task"], registry=self.registry
         )
         self.registry.register(_Live(self))
 

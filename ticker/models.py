@@ -21,7 +21,17 @@ class WeatherItem(_Out):
     unit: Literal["°C"] = "°C"
     observed_at: dt.datetime | None = Field(description="UTC instant the value is valid for")
     source: str | None = Field(description="the source that supplied this value")
-    stale: bool = Field(description="true when the value is older than its source's STALE_AFTER")
+    stale: bool = Field(description="true when observed_at is further back than its source's STALE_AFTER")
+    stale_at: dt.datetime | None = Field(
+        description="UTC instant this value turns stale if nothing newer arrives (observed_at + STALE_AFTER)"
+    )
+
+
+class NextRate(_Out):
+    rate: float = Field(description="KZT for ONE unit, in force from the next Astana midnight")
+    change: float | None
+    trend: Trend | None
+    date: dt.date = Field(description="the date the rate is official for")
 
 
 class RateItem(_Out):
@@ -31,7 +41,11 @@ class RateItem(_Out):
     trend: Trend | None
     date: dt.date | None = Field(description="the date the rate is official for")
     source: str | None
-    stale: bool
+    stale: bool = Field(description="true when the rate is not the one in force on today's Astana date")
+    stale_at: dt.datetime | None = Field(
+        description="UTC instant this rate stops being in force (the next Astana midnight)"
+    )
+    next: NextRate | None = Field(default=None, description="tomorrow's rate once published, else null")
 
 
 class Ticker(_Out):
@@ -62,7 +76,8 @@ class SourceReport(_Out):
     kind: Literal["rates", "weather"]
     items: int
     age_seconds: float | None = Field(description="seconds since the last good fetch")
-    stale: bool
+    stale: bool = Field(description="true when the source holds no current value")
+    reason: str | None = Field(description="why the source holds no current value")
     last_error: str | None
     failures: int
     open_until: dt.datetime | None
@@ -74,6 +89,8 @@ class Readiness(_Out):
     store: Literal["memory", "redis"]
     store_ok: bool
     sources: list[SourceReport]
+    tasks_down: list[str] = Field(description="background tasks that failed and are being restarted")
+    warnings: list[str] = Field(description="rates that disagree with the cross-check source, and the like")
 
 
 class Health(_Out):

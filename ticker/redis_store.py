@@ -1,12 +1,13 @@
-"""The shared store: the only module that knows Redis key names.
+"""The shared backend behind the store: the only module that knows Redis key names.
 
-``ticker:v1:data:<source>``   hash  item key -> Entry JSON
-``ticker:v1:ts:<source>``     hash  item key -> fetched_at (epoch seconds), for newest-wins in Lua
-``ticker:v1:status:<source>`` string SourceStatus JSON
-``ticker:v1:claim:<source>:<slot>`` string owner, with expiry: one fetch per source per time slot
-``ticker:v1:updates``         channel: ``data:<source>`` / ``status:<source>``
+``ticker:{v2}:data:<source>``   hash  item key (``USD@2026-04-01``, ``astana``) -> Entry JSON
+``ticker:{v2}:ts:<source>``     hash  item key -> fetched_at (epoch seconds), for newest-wins in Lua
+``ticker:{v2}:status:<source>`` string SourceStatus JSON
+``ticker:{v2}:claim:<key>``     string owner, with expiry: one fetch per planned run across replicas
+``ticker:{v2}:updates``         channel: ``data:<source>`` / ``status:<source>``
 
-Writes are one Lua script (atomic merge + publish), so replicas never overwrite newer data.
+Writes are one Lua script (atomic merge + publish), so replicas never overwrite newer data. Every key
+carries the hash tag ``{v2}``: on a Redis Cluster they all live in one slot, so scripts stay legal.
 """
 
 from __future__ import annotations
@@ -27,13 +28,18 @@ from ticker.store import RESYNC, StoreError
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
-PREFIX = "ticker:v1:"
+PREFIX = "ticker:{v2}:"
 CHANNEL = PREFIX + "updates"
 SOURCES_SET = PREFIX + "sources"
 
 _MERGE = """
 local changed = 0
-for i = 1, #ARGV - 1, 3 do
+local drops = tonumber(ARGV[1])
+for i = 2, drops + 1 do
+  redis.call('HDEL', KEYS[1], ARGV[i])
+  redis.call('HDEL', KEYS[2], ARGV[i])
+end
+for i = drops + 2, #ARGV - 1, 3 do
   local field, ts, value = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
   local have = tonumber(redis.call('HGET', KEYS[2], field) or '-1')
   if ts > have then
@@ -56,7 +62,7 @@ return 0
 """
 
 
-class RedisStore:
+class RedisBackend:
     kind = "redis"
 
     def __init__(self, url: str, *, timeout: float = 2.0) -> None:
@@ -90,16 +96,15 @@ class RedisStore:
                 status[name] = parsed
         return entries, status
 
-    async def write(self, source: str, entries: Mapping[str, Entry]) -> list[str]:
-        args: list[Any] = []
+    async def write(self, source: str, entries: Mapping[str, Entry], drop: list[str]) -> None:
+        args: list[Any] = [len(drop), *drop]
         for key, entry in entries.items():
             args += [key, f"{entry.fetched_at.timestamp():.6f}", entry.model_dump_json()]
         keys = [PREFIX + f"data:{source}", PREFIX + f"ts:{source}", CHANNEL, SOURCES_SET]
         try:
-            changed = await self._merge(keys=keys, args=[*args, source])
+            await self._merge(keys=keys, args=[*args, source])
         except RedisError as exc:
             raise StoreError(f"redis: {exc}") from exc
-        return list(entries) if int(changed) else []
 
     async def write_status(self, status: SourceStatus) -> None:
         try:
@@ -133,16 +138,16 @@ class RedisStore:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
-    async def claim(self, source: str, slot: int, ttl: float, owner: str) -> bool:
+    async def claim(self, key: str, ttl: float, owner: str) -> bool:
         try:
-            got = await self._client.set(PREFIX + f"claim:{source}:{slot}", owner, nx=True, px=int(ttl * 1000))
+            got = await self._client.set(PREFIX + f"claim:{key}", owner, nx=True, px=max(1, int(ttl * 1000)))
         except RedisError as exc:
             raise StoreError(f"redis: {exc}") from exc
         return bool(got)
 
-    async def release(self, source: str, slot: int, owner: str) -> None:
+    async def release(self, key: str, owner: str) -> None:
         try:
-            await self._release(keys=[PREFIX + f"claim:{source}:{slot}"], args=[owner])
+            await self._release(keys=[PREFIX + f"claim:{key}"], args=[owner])
         except RedisError as exc:
             raise StoreError(f"redis: {exc}") from exc
 

@@ -1,9 +1,10 @@
-"""One run of one source: decide, claim the time slot, fetch with bounded retries, validate, publish.
+"""One run of one source: claim the planned run, fetch with bounded retries, validate, sort by date, store.
 
-Error policy (after home-assistant's update coordinator): provider errors are expected and named; they
-are logged once when a source starts failing and once when it recovers. A failed run keeps the last
-good data, opens the source's circuit breaker for a cool-off and hands over to the next source in the
-chain at once.
+The refresher talks to the store alone: it decides from the store's local copy and writes to it; the
+snapshot hears of the change from the store. Error policy (after home-assistant's update coordinator):
+provider errors are expected and named, logged once when a source starts failing and once when it
+recovers. A failed run keeps the last good data, opens the source's breaker (30 s, doubling up to its
+interval, or Retry-After) and the next source in the chain is asked at once.
 """
 
 from __future__ import annotations
@@ -12,27 +13,26 @@ import asyncio
 import contextlib
 import logging
 import random
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 import aiohttp
 
-from providers.base import FormatError, Provider, ProviderError, Record, astana_date
-from ticker.health import StoreHealth
+from providers.base import FormatError, Provider, ProviderError, Rate, Record, Temperature
+from ticker.clock import Clock, astana_date
 from ticker.metrics import Metrics
+from ticker.plan import Planner, Run
 from ticker.settings import Settings
-from ticker.snapshot import Snapshot
-from ticker.state import Entries, SourceStatus, confirm, record_key, usable
-from ticker.store import Store, StoreError
+from ticker.state import Entry, SourceStatus, confirm, current, item_of
+from ticker.store import Store
 from ticker.validate import Validator
 
 log = logging.getLogger("ticker.fetch")
 
-Outcome = Literal["ok", "failed", "cooling", "standby", "claimed", "busy"]
+Outcome = Literal["ok", "failed", "not_yet", "claimed", "busy"]
 
 
 @dataclass(frozen=True)
@@ -52,120 +52,119 @@ class Refresher:
         self,
         settings: Settings,
         providers: Mapping[str, Provider],
-        snapshot: Snapshot,
         store: Store,
         session: aiohttp.ClientSession,
         metrics: Metrics,
-        health: StoreHealth,
+        clock: Clock,
         *,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.settings = settings
         self.providers = providers
-        self.snapshot = snapshot
         self.store = store
         self.session = session
         self.metrics = metrics
-        self.health = health
+        self.clock = clock
+        self.planner = Planner(settings)
         self.retry = retry or RetryPolicy(attempts=settings.fetch_attempts)
         self.sleep = sleep
         self.owner = uuid.uuid4().hex
         self._locks = {name: asyncio.Lock() for name in providers}
         self._validators = {name: Validator() for name in providers}
-        self._claimed: set[tuple[str, int]] = set()  # slots claimed whose fetch has not finished
-        self._missing: set[str] = set()  # configured items an answer lacked (warned once)
+        self._claimed: set[str] = set()  # claims whose fetch has not finished (released on shutdown)
+        self._missing: set[tuple[str, str]] = set()  # (source, item) an answer lacked: warned once
+        self._tasks: set[asyncio.Task[Outcome]] = set()
 
-    # --- the chain ------------------------------------------------------------------------------
+    # --- what is due ------------------------------------------------------------------------------
 
-    def chain_of(self, source: str) -> Sequence[str]:
-        rates = self.settings.rate_sources
-        return rates if source in rates else self.settings.weather_sources
+    def due(self, source: str) -> Run | None:
+        run = self.planner.plan(source, self.store.entries, self.store.status, self.clock())
+        return run if run is not None and run.due <= self.clock() else None
 
-    def wanted(self, source: str) -> set[str]:
-        if source in self.settings.rate_sources:
-            return set(self.settings.currencies)
-        return {city.id for city in self.settings.cities}
+    def poke(self) -> list[asyncio.Task[Outcome]]:
+        """Start every run that is due now (the scheduler calls this every second); returns the tasks."""
+        started = []
+        for source in self.providers:
+            if self._locks[source].locked():
+                continue
+            run = self.due(source)
+            if run is not None:
+                task = asyncio.create_task(self.run(run), name=f"ticker-fetch-{source}")
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+                started.append(task)
+        return started
 
-    def needed(self, source: str, now: datetime) -> bool:
-        """A fallback fetches only while a source before it is unhealthy or leaves an item uncovered."""
-        chain = self.chain_of(source)
-        earlier = chain[: chain.index(source)]
-        if not earlier:
-            return True
-        if any(self._status(name).last_attempt is None for name in earlier):
-            return False  # its first run decides; if it fails, it hands over to us at once
-        if any(not self._status(name).healthy for name in earlier):
-            return True
-        for key in self.wanted(source):
-            covered = False
-            for name in earlier:
-                entry = self.snapshot.entries.get(name, {}).get(key)
-                stale_after = timedelta(seconds=self.settings.source_config(name).stale_seconds)
-                if entry is not None and usable(entry) and now < entry.fetched_at + stale_after:
-                    covered = True
-                    break
-            if not covered:
-                return True
-        return False
+    async def run_due(self) -> list[Outcome]:
+        """Start what is due and wait for it (tests and ``ticker fetch``)."""
+        return list(await asyncio.gather(*self.poke()))
 
-    def _status(self, source: str) -> SourceStatus:
-        return self.snapshot.status.get(source) or SourceStatus(source=source)
+    # --- one run ------------------------------------------------------------------------------------
 
-    # --- one run --------------------------------------------------------------------------------
-
-    async def run(self, source: str) -> Outcome:
-        lock = self._locks[source]
+    async def run(self, run: Run | str) -> Outcome:
+        """One planned run, or, given a source name, today's value asked for now whatever the plan says."""
+        if isinstance(run, str):
+            now = self.clock()
+            run = Run(run, "today", astana_date(now), now)
+        lock = self._locks[run.source]
         if lock.locked():
-            return "busy"  # never two runs of one source at once
+            return "busy"
         async with lock:
-            outcome = await self._run(source)
-        self.metrics.fetches.labels(source, outcome).inc()
-        log.debug("%s: run ended: %s", source, outcome, extra={"source": source, "outcome": outcome})
-        if outcome == "failed":
-            chain = self.chain_of(source)
-            for fallback in chain[chain.index(source) + 1 :]:
-                if await self.run(fallback) in ("ok", "busy", "claimed"):
-                    break
+            outcome = await self._run(run)
+        self.metrics.fetches.labels(run.source, outcome).inc()
+        log.debug("%s: %s run ended: %s", run.source, run.purpose, outcome, extra={"source": run.source})
+        chain = self.planner.chain_of(run.source)
+        for later in chain[chain.index(run.source) + 1 :]:  # hand over at once where an item is uncovered
+            follow = self.due(later)
+            if follow is not None and not self._locks[later].locked():
+                await self.run(follow)
+                break
         return outcome
 
-    async def _run(self, source: str) -> Outcome:
-        now = self.snapshot.clock()
-        status = self._status(source)
-        if status.open_until is not None and now < status.open_until:
-            return "cooling"
-        if not self.needed(source, now):
-            return "standby"
-        config = self.settings.source_config(source)
-        slot = int(now.timestamp() // config.interval)
+    async def _run(self, run: Run) -> Outcome:
+        source = run.source
+        ttl = self.settings.source_config(source).timeout * self.retry.attempts + 30
+        if not await self.store.claim(run.key, ttl, self.owner):
+            return "claimed"  # another replica makes this planned request
+        self._claimed.add(run.key)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        now = self.clock()
         try:
-            if not await self.store.claim(source, slot, config.interval, self.owner):
-                return "claimed"  # another replica fetches this slot
-            self._claimed.add((source, slot))
-        except StoreError:
-            pass  # store down: fetch anyway and keep the result in memory until it is back
-        started = time.perf_counter()
-        try:
-            records = await self._fetch_with_retries(source, config.timeout)
+            records = await self._fetch_with_retries(source, run.day)
             accepted = self._validate(source, records)
         except ProviderError as exc:
-            self._claimed.discard((source, slot))
-            await self._failed(source, status, now, exc)
+            self._claimed.discard(run.key)
+            await self._failed(source, self.clock(), exc)
             return "failed"
         finally:
-            self.metrics.duration.labels(source).observe(time.perf_counter() - started)
-        # only a run cancelled above (shutdown) keeps its slot listed, so release_claims() hands it on
-        self._claimed.discard((source, slot))
-        await self._succeeded(source, status, now, accepted)
+            self.metrics.duration.labels(source).observe(loop.time() - started)
+        self._claimed.discard(run.key)  # a cancelled run keeps its claim listed: release_claims hands it on
+        now = self.clock()
+        await self._keep(source, accepted, now)
+        if run.purpose == "next":
+            if any(isinstance(r, Rate) and r.valid_on == run.day for r in accepted):
+                await self._succeeded(source, now, accepted, next_attempt=True)
+                return "ok"
+            await self._set_status(self._status(source).model_copy(update={"next_attempt": now}))
+            return "not_yet"
+        stale_after = self.planner.stale_after[source]
+        if not any(current(record, now, stale_after) for record in accepted):
+            await self._failed(source, now, FormatError(self._outdated(source, accepted, now)))
+            return "failed"
+        await self._succeeded(source, now, accepted)
         return "ok"
 
-    async def _fetch_with_retries(self, source: str, timeout: float) -> Sequence[Record]:
+    async def _fetch_with_retries(self, source: str, day: date) -> Sequence[Record]:
         provider = self.providers[source]
-        deadline = time.monotonic() + timeout * self.retry.attempts
+        timeout = self.settings.source_config(source).timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout * self.retry.attempts
         for attempt in range(self.retry.attempts):
             try:
                 async with asyncio.timeout(timeout):
-                    return await provider.fetch(self.session, astana_date(self.snapshot.clock()))
+                    return await provider.fetch(self.session, day)
             except TimeoutError as exc:
                 error: ProviderError = ProviderError(f"no answer within {timeout:g} s")
                 error.transient = True
@@ -176,19 +175,20 @@ class Refresher:
                 if not exc.transient or attempt + 1 >= self.retry.attempts:
                     raise
             pause = self.retry.delay(attempt, error.retry_after)
-            if time.monotonic() + pause + timeout > deadline:
+            if loop.time() + pause + timeout > deadline:
                 raise error  # honour Retry-After by not coming back in this run
             await self.sleep(pause)
         raise AssertionError("unreachable")
 
     def _validate(self, source: str, records: Sequence[Record]) -> list[Record]:
-        """The values fit to show; an answer with none is a failure, so the chain moves on."""
-        old: Entries = self.snapshot.entries.get(source, {})
-        wanted = self.wanted(source)
-        for key in sorted(wanted - {record_key(r) for r in records} - self._missing):
-            self._missing.add(key)  # once per process: a typo in the config, or a currency the source lacks
-            log.warning("%s: the answer has no %s; a fallback source will be asked for it", source, key)
-        verdict = self._validators[source].check(records, wanted, old)
+        """The values fit to keep: no nulls, nothing impossible, implausible jumps held back once."""
+        wanted = set(self.planner.wanted(source))
+        usable = [r for r in records if not (isinstance(r, Temperature) and r.temperature is None)]
+        for key in sorted(wanted - {item_of(r) for r in usable}):
+            if (source, key) not in self._missing:  # once per process: a typo, or a city the model lacks
+                self._missing.add((source, key))
+                log.warning("%s: the answer has no value for %s; the next source is asked for it", source, key)
+        verdict = self._validators[source].check(usable, wanted, self._newest(source))
         for problem in verdict.rejected:
             log.warning("%s: dropped an impossible value: %s", source, problem)
         for key in verdict.held:
@@ -198,8 +198,47 @@ class Refresher:
             raise FormatError("no usable value in the answer" + (f" ({why[0]})" if why else ""))
         return verdict.accepted
 
-    async def _succeeded(self, source: str, status: SourceStatus, now: datetime, accepted: list[Record]) -> None:
-        old: Entries = self.snapshot.entries.get(source, {})
+    def _newest(self, source: str) -> dict[str, Entry]:
+        """The newest value held per item (by the date or instant it is for)."""
+        newest: dict[str, Entry] = {}
+        for entry in self.store.entries.get(source, {}).values():
+            have = newest.get(item_of(entry.record))
+            if have is None or _when(entry.record) > _when(have.record):
+                newest[item_of(entry.record)] = entry
+        return newest
+
+    def _outdated(self, source: str, records: Sequence[Record], now: datetime) -> str:
+        rates = [r for r in records if isinstance(r, Rate)]
+        if rates:
+            newest = max(r.valid_on for r in rates)
+            return f"newest data dated {newest.isoformat()}, today is {astana_date(now).isoformat()}"
+        observed = max(r.observed_at for r in records if isinstance(r, Temperature))
+        limit = self.planner.stale_after[source].total_seconds()
+        return f"newest observation {observed:%Y-%m-%dT%H:%M}Z is more than {limit:g} s old"
+
+    async def _keep(self, source: str, accepted: list[Record], now: datetime) -> None:
+        """Store what the answer brought; an older observation never replaces a newer one."""
+        old = self.store.entries.get(source, {})
+        keep = [
+            r
+            for r in accepted
+            if not isinstance(r, Temperature)
+            or (have := old.get(r.city)) is None
+            or not isinstance(have.record, Temperature)
+            or r.observed_at >= have.record.observed_at
+        ]
+        tomorrow = astana_date(now) + timedelta(days=1)
+        keep = [r for r in keep if not isinstance(r, Rate) or r.valid_on <= tomorrow]  # never beyond tomorrow
+        if keep:
+            await self.store.put(source, confirm(old, source, keep, now), astana_date(now))
+
+    def _status(self, source: str) -> SourceStatus:
+        return self.store.status.get(source) or SourceStatus(source=source)
+
+    async def _succeeded(
+        self, source: str, now: datetime, accepted: list[Record], *, next_attempt: bool = False
+    ) -> None:
+        status = self._status(source)
         if status.failures or status.last_success is None:
             log.info(
                 "%s: fetch ok (%d values)%s",
@@ -208,67 +247,51 @@ class Refresher:
                 f" after {status.failures} failures" if status.failures else "",
                 extra={"source": source, "outcome": "ok", "failures": status.failures},
             )
-        stale_after = timedelta(seconds=self.settings.source_config(source).stale_seconds)
-        entries = confirm(old, source, accepted, now, stale_after)
-        self.snapshot.apply(source, entries)
-        await self._save(source, entries)
-        await self._set_status(SourceStatus(source=source, last_attempt=now, last_success=now))
+        update: dict[str, object] = {"last_success": now, "failures": 0, "last_error": None, "open_until": None}
+        update["next_attempt" if next_attempt else "last_attempt"] = now
+        await self._set_status(status.model_copy(update=update))
 
-    async def _failed(self, source: str, status: SourceStatus, now: datetime, exc: ProviderError) -> None:
+    async def _failed(self, source: str, now: datetime, exc: ProviderError) -> None:
+        status = self._status(source)
+        failures = status.failures + 1
+        held = bool(self.store.entries.get(source))
         if status.failures == 0:
             log.warning(
-                "%s: fetch failed, keeping the last good data",
+                "%s: fetch failed, %s: %s",
                 source,
+                "keeping the last good data" if held else "no data from it yet",
+                exc,
                 extra={"source": source, "outcome": "failed", "error": str(exc)},
             )
-        cooldown = max(
-            min(self.settings.breaker_cooldown, self.settings.source_config(source).interval),
-            exc.retry_after or 0.0,
-        )
+        interval = self.settings.source_config(source).interval
+        cooldown = max(min(self.settings.breaker_cooldown * 2 ** (failures - 1), interval), exc.retry_after or 0.0)
         await self._set_status(
             status.model_copy(
                 update={
                     "last_attempt": now,
                     "last_error": f"{type(exc).__name__}: {exc}"[:300],
-                    "failures": status.failures + 1,
+                    "failures": failures,
                     "open_until": now + timedelta(seconds=cooldown),
                 }
             )
         )
 
-    async def _save(self, source: str, entries: Entries) -> None:
-        try:
-            await self.store.write(source, entries)
-        except StoreError as exc:
-            if self.health.ok:
-                log.warning("store unavailable, keeping %s in memory: %s", source, exc)
-            self.health.ok = False  # /readyz and /metrics say so at once; sync writes back on return
-            return
-        self.health.ok = True
-
     async def _set_status(self, status: SourceStatus) -> None:
-        self.snapshot.apply_status(status)
-        try:
-            await self.store.write_status(status)
-        except StoreError:
-            self.health.ok = False
+        await self.store.put_status(status)
 
-    async def wait_idle(self, timeout: float) -> None:
-        """Wait (bounded) until no run is in flight; runs were cancelled by the scheduler's shutdown."""
+    # --- shutdown -----------------------------------------------------------------------------------
 
-        async def all_idle() -> None:
-            for lock in self._locks.values():
-                async with lock:
-                    pass
-
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(all_idle(), timeout)
-
-    async def release_claims(self) -> None:
-        """On shutdown: let another replica take a slot whose fetch we had not finished."""
-        for source, slot in list(self._claimed):
-            try:
-                await self.store.release(source, slot, self.owner)
-            except StoreError:
-                break
+    async def close(self, timeout: float = 5.0) -> None:
+        """Cancel runs in flight, wait for them (bounded), and hand unfinished claims on."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout)
+        for key in list(self._claimed):
+            with contextlib.suppress(Exception):
+                await self.store.release(key, self.owner)
         self._claimed.clear()
+
+
+def _when(record: Record) -> datetime | date:
+    return record.valid_on if isinstance(record, Rate) else record.observed_at

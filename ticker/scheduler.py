@@ -1,42 +1,42 @@
-"""The only module that imports APScheduler: one interval job per source, the first run at start-up."""
+"""The only module that imports APScheduler: one job that starts whatever the plan says is due.
+
+The plan (ticker/plan.py) decides from the injected clock and the store's local copy when each source is
+asked next; APScheduler is the metronome that looks every second, so a run starts within a second of
+its planned instant whatever the process clock shows, and a run in flight never blocks the others.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from ticker.refresh import Refresher
-from ticker.settings import Settings
 
 log = logging.getLogger(__name__)
+TICK_SECONDS = 1.0
 
 
-async def run_job(refresher: Refresher, source: str) -> None:
+async def tick(refresher: Refresher) -> None:
     """The job boundary: nothing escapes into APScheduler, whatever goes wrong."""
     try:
-        await refresher.run(source)
-    except asyncio.CancelledError:
-        log.debug("%s: run cancelled by shutdown", source)  # not an error: the scheduler is stopping
-    except Exception:
-        log.exception("%s: unexpected error in a fetch run; the next run will try again", source)
+        refresher.poke()
+    except Exception:  # the job boundary
+        log.exception("unexpected error while starting the due fetches; the next tick tries again")
 
 
-def start_scheduler(settings: Settings, refresher: Refresher, now: datetime) -> AsyncIOScheduler:
+def start_scheduler(refresher: Refresher) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
-    for source in settings.source_names:
-        scheduler.add_job(
-            run_job,
-            IntervalTrigger(seconds=settings.source_config(source).interval, timezone="UTC"),
-            args=(refresher, source),
-            id=source,
-            next_run_time=now,  # the first run at start-up
-            max_instances=1,  # never two runs of one source at once
-            coalesce=True,
-            misfire_grace_time=None,
-        )
+    scheduler.add_job(
+        tick,
+        IntervalTrigger(seconds=TICK_SECONDS, timezone="UTC"),
+        args=(refresher,),
+        id="tick",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+    )
     scheduler.start()
+    refresher.poke()  # the first runs at start-up, not a tick later
     return scheduler

@@ -1,114 +1,63 @@
-"""The in-memory snapshot: the state mirror and its serialized renderings, rebuilt only on change.
+"""The in-memory snapshot: it listens to the store and renders the strip, once per change.
 
-Requests read ``render()`` and nothing else: a dict lookup on the hot path, with the body, its gzip and
-brotli codings and its validators computed once per change. Changes arrive from the local fetcher, from
-the store's announcements (other replicas), and from a timer at the next instant an item turns stale.
+Requests read ``render()`` and nothing else: a dict lookup on the hot path. The snapshot never writes
+anything anywhere; the store tells it when its local copy changed, and a timer tells it when time alone
+changes what is shown (a value turning stale, tomorrow's rate at Astana midnight).
 """
 
 from __future__ import annotations
 
 import asyncio
-import gzip
 import hashlib
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import datetime
 from email.utils import format_datetime
 from typing import Literal
 
-from multidict import istr
-
+from ticker.clock import Clock
 from ticker.models import Rates, Ticker, Weather
 from ticker.query import Query, default_query
 from ticker.settings import Settings
-from ticker.state import Entries, Entry, SourceStatus, merge
-from ticker.strip import StripBuilder
-
-try:
-    import brotli
-except ImportError:  # pragma: no cover - brotli is a dependency, but stay correct without it
-    brotli = None
+from ticker.store import Store
+from ticker.strip import Built, StripBuilder
 
 View = Literal["ticker", "rates", "weather"]
-Clock = Callable[[], datetime]
 _CACHE_SIZE = 512
+_TIMER_SLACK = 0.05  # seconds after the instant, so the clock has surely passed it
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
+@dataclass(frozen=True)
 class Rendered:
     body: bytes
-    tag: str  # the hash, also the SSE event id
-    last_modified: str | None  # HTTP-date
+    tag: str  # the body's hash, also the SSE event id
+    last_modified: str | None  # HTTP-date of modified_at
     modified_at: datetime | None
-    complete: bool  # every item has a value
-    _codings: dict[str, bytes] = field(default_factory=dict)
-    # response headers per (coding, allowed origin, Cache-Control): (for 200, for 304)
-    variants: dict[tuple[str | None, str | None, str], tuple[dict[istr, str], dict[istr, str]]] = field(
-        default_factory=dict
-    )
+    settled: bool  # every item has a value, or every source that could supply it has answered once
+    expires_at: datetime | None  # the earliest instant a value shown as current turns stale
 
     @property
     def etag(self) -> str:
         return f'"{self.tag}"'
 
-    def coded(self, coding: str) -> bytes:
-        """The body in ``gzip`` or ``br``, compressed once."""
-        data = self._codings.get(coding)
-        if data is None:
-            if coding == "br" and brotli is not None:
-                data = brotli.compress(self.body, quality=11)
-            else:
-                data = gzip.compress(self.body, compresslevel=9, mtime=0)
-            self._codings[coding] = data
-        return data
-
 
 class Snapshot:
-    def __init__(self, settings: Settings, clock: Clock = utcnow) -> None:
+    def __init__(self, settings: Settings, store: Store, clock: Clock) -> None:
         self.settings = settings
+        self.store = store
         self.clock = clock
-        self.entries: dict[str, Entries] = {}
-        self.status: dict[str, SourceStatus] = {}
         self.default = default_query(settings)
         self.version = 0
         self._builder = StripBuilder(settings)
         self._cache: OrderedDict[tuple[View, Query], Rendered] = OrderedDict()
-        self._plain: dict[str, Rendered] = {}
+        self._plain: dict[View, Rendered] = {}
         self._changed = asyncio.Event()
         self._timer: asyncio.TimerHandle | None = None
-
-    # --- state in ---------------------------------------------------------------------------------
-
-    def apply(self, source: str, entries: Mapping[str, Entry]) -> bool:
-        changed = merge(self.entries.setdefault(source, {}), entries)
-        if changed:
-            self.invalidate()
-        return bool(changed)
-
-    def apply_status(self, status: SourceStatus) -> None:
-        self.status[status.source] = status
-
-    def load(self, entries: Mapping[str, Entries], status: Mapping[str, SourceStatus]) -> bool:
-        changed = False
-        for source, source_entries in entries.items():
-            changed |= bool(merge(self.entries.setdefault(source, {}), source_entries))
-        for source, state in status.items():
-            have = self.status.get(source)
-            if have is None or (state.last_attempt or datetime.min.replace(tzinfo=UTC)) >= (
-                have.last_attempt or datetime.min.replace(tzinfo=UTC)
-            ):
-                self.status[source] = state
-        if changed:
-            self.invalidate()
-        return changed
+        self._closed = False
+        store.listen(self.invalidate)
 
     def invalidate(self) -> None:
-        """Drop every rendering; wake streams; arm the timer for the next stale flip."""
+        """Drop every rendering, wake the streams, and arm the timer for the next change by time."""
         self._cache.clear()
         self._plain.clear()
         self.version += 1
@@ -116,26 +65,31 @@ class Snapshot:
         self._changed = asyncio.Event()
         self._arm_timer()
 
+    @property
+    def changed(self) -> asyncio.Event:
+        """Set at the next invalidation. Take it before rendering, then wait on it: nothing is missed."""
+        return self._changed
+
     def _arm_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._closed:
+            return
         now = self.clock()
-        built = self._builder.build(self.entries, self.default, now)
-        if built.next_change is not None:
-            delay = max(0.0, (built.next_change - now).total_seconds()) + 0.001
+        when = self.build(self.default, now).next_change
+        if when is not None:
+            delay = max(0.0, (when - now).total_seconds()) + _TIMER_SLACK
             self._timer = asyncio.get_running_loop().call_later(delay, self.invalidate)
 
     def close(self) -> None:
+        self._closed = True
         if self._timer is not None:
             self._timer.cancel()
         self._changed.set()  # release waiting streams
 
-    async def changed(self) -> None:
-        """Return at the next invalidation."""
-        await self._changed.wait()
-
-    # --- renderings out ---------------------------------------------------------------------------
+    def build(self, query: Query, now: datetime | None = None) -> Built:
+        return self._builder.build(self.store.entries, self.store.status, query, now or self.clock())
 
     def render(self, view: View, query: Query | None = None) -> Rendered:
         if query is None:  # the common request: no hashing of a Query
@@ -147,14 +101,16 @@ class Snapshot:
         hit = self._cache.get(key)
         if hit is not None:
             return hit
-        rendered = self._render(*key)
+        rendered = self._render(view, query)
         self._cache[key] = rendered
         if len(self._cache) > _CACHE_SIZE:
             self._cache.popitem(last=False)
         return rendered
 
     def _render(self, view: View, query: Query) -> Rendered:
-        built = self._builder.build(self.entries, query, self.clock())
+        if view != "ticker":  # each half's validators and lifetimes depend on that half alone
+            query = replace(query, cities=()) if view == "rates" else replace(query, currencies=())
+        built = self.build(query)
         model: Ticker | Rates | Weather
         if view == "rates":
             model = Rates(updated_at=built.updated_at, rates=built.rates)
@@ -169,12 +125,6 @@ class Snapshot:
             tag=hashlib.blake2b(body, digest_size=12).hexdigest(),
             last_modified=format_datetime(modified, usegmt=True) if modified else None,
             modified_at=modified,
-            complete=all(i.rate is not None for i in built.rates)
-            and all(i.temperature is not None for i in built.weather),
+            settled=built.settled,
+            expires_at=built.expires_at,
         )
-
-    # --- data kinds ---------------------------------------------------------------------------------
-
-    def has_data(self, kind: Literal["rates", "weather"]) -> bool:
-        chain = self.settings.rate_sources if kind == "rates" else self.settings.weather_sources
-        return any(self.entries.get(source) for source in chain)

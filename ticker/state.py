@@ -1,21 +1,28 @@
-"""What the stores hold: one Entry per item per source, and one SourceStatus per source.
+"""What the store holds, and the time model that says whether a held value is current.
 
-An entry keeps when its value was last confirmed (``fetched_at``, drives staleness) apart from when the
-value last changed (``changed_at``, drives ``updated_at``), so a refresh that brings the same values
-changes nothing a reader sees. Merging is newest-``fetched_at``-wins, which makes every write
-idempotent: replicas, restarts and a Redis that comes back empty all converge on the same state.
+One ``Entry`` per item per source (per item *and date* for rates: today's and tomorrow's rates are held
+side by side), and one ``SourceStatus`` per source. An entry keeps when its value was last confirmed
+(``fetched_at``) apart from when it last changed (``changed_at``), so a refresh that brings the same values
+changes nothing a reader sees. Merging is newest-``fetched_at``-wins, which makes every write idempotent:
+replicas, restarts and a Redis that comes back empty all converge on the same state.
+
+Current means (design.md, "Time"): a rate is current on the Astana date it is in force on; a temperature
+while its own ``observed_at`` is within its source's STALE_AFTER. Never by when we fetched it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
 from providers.base import Rate, Record, Temperature
+from ticker.clock import astana_date, midnight
 
 Entries = dict[str, "Entry"]
+KEEP_DAYS = 3  # rates dated further back than this are dropped from the store
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 class Entry(BaseModel):
@@ -25,16 +32,10 @@ class Entry(BaseModel):
     record: Rate | Temperature
     fetched_at: datetime
     changed_at: datetime
-    fresh_since: datetime | None = None  # start of the current unbroken run of fresh fetches
-
-    @property
-    def shown_since(self) -> datetime:
-        """From when this value, fresh, has been what the source says: it changed, or came back."""
-        return max(self.changed_at, self.fresh_since or self.changed_at)
 
 
 class SourceStatus(BaseModel):
-    """A source's health, shared across replicas so a fallback knows when it is needed."""
+    """A source's health, shared across replicas so every process plans the same next fetch."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -43,52 +44,81 @@ class SourceStatus(BaseModel):
     last_success: datetime | None = None
     last_error: str | None = None
     failures: int = 0  # consecutive
-    open_until: datetime | None = None  # circuit breaker: skipped until then
+    open_until: datetime | None = None  # circuit breaker: not asked before then
+    next_attempt: datetime | None = None  # the last time tomorrow's rates were asked for
+
+    @property
+    def touched(self) -> datetime:
+        """The latest instant anything happened to this source (newest status wins across replicas)."""
+        return max((t for t in (self.last_attempt, self.next_attempt) if t is not None), default=_NEVER)
 
     @property
     def healthy(self) -> bool:
         return self.last_success is not None and self.failures == 0
 
 
-def usable(entry: Entry) -> bool:
-    """A value a reader can be shown: a null temperature (the upstream had none) is not."""
-    return not (isinstance(entry.record, Temperature) and entry.record.temperature is None)
-
-
-def record_key(record: Record) -> str:
+def item_of(record: Record) -> str:
+    """The strip item a record fills: a currency code or a city id."""
     return record.currency if isinstance(record, Rate) else record.city
 
 
-def confirm(
-    old: Mapping[str, Entry],
-    source: str,
-    records: Iterable[Record],
-    now: datetime,
-    stale_after: timedelta = timedelta.max,
-) -> Entries:
-    """Entries for freshly fetched records: an unchanged value keeps its ``changed_at``, and keeps its
-    ``fresh_since`` unless it had gone stale in between (then it comes back now)."""
+def key_of(record: Record) -> str:
+    """The store key: rates are kept per date they are in force on, temperatures per city."""
+    return f"{record.currency}@{record.valid_on.isoformat()}" if isinstance(record, Rate) else record.city
+
+
+def day_of(key: str) -> date | None:
+    _, at, day = key.partition("@")
+    return date.fromisoformat(day) if at else None
+
+
+def current(record: Record, now: datetime, stale_after: timedelta) -> bool:
+    if isinstance(record, Rate):
+        return record.valid_on == astana_date(now)
+    return record.temperature is not None and now < record.observed_at + stale_after
+
+
+def stale_at(record: Record, stale_after: timedelta) -> datetime:
+    """The instant a current value stops being current, if nothing newer arrives."""
+    if isinstance(record, Rate):
+        return midnight(record.valid_on + timedelta(days=1))
+    return record.observed_at + stale_after
+
+
+def current_from(record: Record) -> datetime | None:
+    """The instant a value can first be current: tomorrow's rate at Astana midnight."""
+    return midnight(record.valid_on) if isinstance(record, Rate) else None
+
+
+def was_current(entry: Entry, stale_after: timedelta) -> bool:
+    """Current at the moment it was stored (a restart from Redis with the upstreams down is ready at once)."""
+    return current(entry.record, entry.fetched_at, stale_after)
+
+
+def confirm(old: Mapping[str, Entry], source: str, records: Iterable[Record], now: datetime) -> Entries:
+    """Entries for freshly fetched records: an unchanged value keeps its ``changed_at``."""
     out: Entries = {}
     second = now.replace(microsecond=0)
     for record in records:
-        key = record_key(record)
+        key = key_of(record)
         previous = old.get(key)
-        if previous is not None and previous.record == record:
-            changed_at = previous.changed_at
-            unbroken = now - previous.fetched_at < stale_after
-            fresh_since = (previous.fresh_since or previous.changed_at) if unbroken else second
-        else:
-            changed_at = fresh_since = second
-        out[key] = Entry(source=source, record=record, fetched_at=now, changed_at=changed_at, fresh_since=fresh_since)
+        changed_at = previous.changed_at if previous is not None and previous.record == record else second
+        out[key] = Entry(source=source, record=record, fetched_at=now, changed_at=changed_at)
     return out
 
 
-def merge(current: Entries, incoming: Mapping[str, Entry]) -> list[str]:
-    """Apply ``incoming`` to ``current`` in place, newest ``fetched_at`` wins; returns changed keys."""
+def merge(current_entries: Entries, incoming: Mapping[str, Entry]) -> list[str]:
+    """Apply ``incoming`` in place, newest ``fetched_at`` wins; returns the changed keys."""
     changed = []
     for key, entry in incoming.items():
-        have = current.get(key)
+        have = current_entries.get(key)
         if have is None or entry.fetched_at > have.fetched_at:
-            current[key] = entry
+            current_entries[key] = entry
             changed.append(key)
     return changed
+
+
+def expired(entries: Mapping[str, Entry], today: date) -> list[str]:
+    """Keys of rates dated more than KEEP_DAYS before ``today``: nothing will show them again."""
+    oldest = today - timedelta(days=KEEP_DAYS)
+    return [key for key in entries if (day := day_of(key)) is not None and day < oldest]

@@ -1,122 +1,193 @@
-"""The store interface and its in-process implementation; ``redis_store`` is the shared one.
+"""The one store: the local copy in memory, and Redis behind it when configured.
 
-Both keep the latest good entries per source (newest ``fetched_at`` wins), each source's status, and
-announce every change to listeners; both pass the same contract tests (tests/test_store.py).
+The local copy is always written first and is always readable: the refresher decides from it and the
+snapshot renders from it. The shared backend (``redis_store``) is written best effort; announcements from
+other replicas are loaded into the local copy; when the backend comes back after an outage, everything held
+locally is written back (newest-wins). This class alone owns and reports "is the store healthy".
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from datetime import date
 from typing import Protocol
 
-from ticker.state import Entries, Entry, SourceStatus, merge
+from ticker.state import Entries, Entry, SourceStatus, expired, merge
 
+log = logging.getLogger(__name__)
 RESYNC = "*"  # an announcement that means "reload everything" (first connect, reconnect)
 
 
 class StoreError(Exception):
-    """The store cannot be reached; callers keep what they have in memory and try again later."""
+    """The shared backend cannot be reached; the local copy carries on and is written back later."""
 
 
-class Store(Protocol):
-    kind: str
+class Shared(Protocol):
+    """A backend several processes share (Redis); tests/test_store.py holds its contract."""
 
-    async def load(self, source: str | None = None) -> tuple[dict[str, Entries], dict[str, SourceStatus]]:
-        """Everything, or one source's entries and status."""
-        ...
+    async def load(self, source: str | None = None) -> tuple[dict[str, Entries], dict[str, SourceStatus]]: ...
 
-    async def write(self, source: str, entries: Mapping[str, Entry]) -> list[str]:
-        """Merge newest-wins, announce ``data:<source>`` if anything changed; returns changed keys."""
+    async def write(self, source: str, entries: Mapping[str, Entry], drop: list[str]) -> None:
+        """Merge newest-wins, delete ``drop``, announce ``data:<source>`` if anything changed."""
         ...
 
     async def write_status(self, status: SourceStatus) -> None: ...
 
     def updates(self) -> AsyncIterator[str]:
-        """Announcements: ``data:<source>``, ``status:<source>`` or RESYNC (yielded first, and after
-        every reconnect)."""
+        """``data:<source>``, ``status:<source>``, or RESYNC (first, and after every reconnect)."""
         ...
 
-    async def claim(self, source: str, slot: int, ttl: float, owner: str) -> bool:
-        """True for exactly one call per (source, slot) until ``ttl`` seconds pass: one fetch per slot."""
-        ...
+    async def claim(self, key: str, ttl: float, owner: str) -> bool: ...
 
-    async def release(self, source: str, slot: int, owner: str) -> None: ...
+    async def release(self, key: str, owner: str) -> None: ...
 
     async def ping(self) -> bool: ...
 
-    def stop(self) -> None:
-        """End ``updates()`` loops soon; called before cancelling them and before ``close()``."""
-        ...
+    def stop(self) -> None: ...
 
     async def close(self) -> None: ...
 
 
-class MemoryStore:
-    """The embedded default: one process, same behaviour, nothing outside."""
+class Store:
+    def __init__(self, shared: Shared | None = None) -> None:
+        self.shared = shared
+        self.kind = "redis" if shared is not None else "memory"
+        self.entries: dict[str, Entries] = {}  # the local copy: read by the refresher and the snapshot
+        self.status: dict[str, SourceStatus] = {}
+        self.ok = True
+        self._claims: dict[str, str] = {}
+        self._listeners: list[Callable[[], None]] = []
 
-    kind = "memory"
+    # --- the local copy -----------------------------------------------------------------------------
 
-    def __init__(self) -> None:
-        self._entries: dict[str, Entries] = {}
-        self._status: dict[str, SourceStatus] = {}
-        self._claims: dict[tuple[str, int], str] = {}
-        self._listeners: set[asyncio.Queue[str]] = set()
+    def listen(self, callback: Callable[[], None]) -> None:
+        """``callback`` runs after every change to the local copy (data or status)."""
+        self._listeners.append(callback)
 
-    def _announce(self, message: str) -> None:
-        for queue in self._listeners:
-            queue.put_nowait(message)
+    def _changed(self) -> None:
+        for callback in self._listeners:
+            callback()
 
-    async def load(self, source: str | None = None) -> tuple[dict[str, Entries], dict[str, SourceStatus]]:
-        names = [source] if source else list(self._entries.keys() | self._status.keys())
-        entries = {s: dict(self._entries[s]) for s in names if s in self._entries}
-        return entries, {s: self._status[s] for s in names if s in self._status}
-
-    async def write(self, source: str, entries: Mapping[str, Entry]) -> list[str]:
-        changed = merge(self._entries.setdefault(source, {}), entries)
-        if changed:
-            self._announce(f"data:{source}")
+    def _apply(self, entries: Mapping[str, Entries], status: Mapping[str, SourceStatus]) -> bool:
+        changed = False
+        for source, incoming in entries.items():
+            changed |= bool(merge(self.entries.setdefault(source, {}), incoming))
+        for source, state in status.items():
+            if self.status.get(source) != state and _newer(state, self.status.get(source)):
+                self.status[source] = state
+                changed = True
         return changed
 
-    async def write_status(self, status: SourceStatus) -> None:
-        self._status[status.source] = status
-        self._announce(f"status:{status.source}")
+    async def put(self, source: str, entries: Mapping[str, Entry], today: date) -> None:
+        local = self.entries.setdefault(source, {})
+        changed = merge(local, entries)
+        drop = expired(local, today)
+        for key in drop:
+            del local[key]
+        if changed or drop:
+            self._changed()
+        if self.shared is not None:
+            await self._shared_write(lambda shared: shared.write(source, dict(entries), drop))
 
-    async def updates(self) -> AsyncIterator[str]:
-        queue: asyncio.Queue[str] = asyncio.Queue()
-        self._listeners.add(queue)
+    async def put_status(self, status: SourceStatus) -> None:
+        self.status[status.source] = status
+        self._changed()
+        if self.shared is not None:
+            await self._shared_write(lambda shared: shared.write_status(status))
+
+    async def _shared_write(self, write: Callable[[Shared], Awaitable[None]]) -> None:
+        assert self.shared is not None
         try:
-            yield RESYNC
-            while True:
-                yield await queue.get()
-        finally:
-            self._listeners.discard(queue)
+            await write(self.shared)
+        except StoreError as exc:
+            self._set_ok(False, str(exc))
+        else:
+            self._set_ok(True)
 
-    async def claim(self, source: str, slot: int, ttl: float, owner: str) -> bool:
-        # stay bounded: forget this source's older slots (slot numbers of different sources don't compare)
-        self._claims = {k: v for k, v in self._claims.items() if k[0] != source or k[1] >= slot - 1}
-        if (source, slot) in self._claims:
+    def _set_ok(self, ok: bool, why: str = "") -> None:
+        """The one place store health changes, logged on the transition only."""
+        if ok and not self.ok:
+            log.info("store reachable again")
+        elif not ok and self.ok:
+            log.warning("store unreachable, serving and fetching from memory: %s", why)
+        self.ok = ok
+
+    # --- claims: one fetch per source per planned run, across replicas ----------------------------
+
+    async def claim(self, key: str, ttl: float, owner: str) -> bool:
+        if self.shared is not None:
+            try:
+                return await self.shared.claim(key, ttl, owner)
+            except StoreError as exc:
+                self._set_ok(False, str(exc))  # fetch anyway: better twice than never
+        if key in self._claims:
             return False
-        self._claims[(source, slot)] = owner
+        if len(self._claims) > 256:
+            self._claims.clear()  # keys name past planned runs; only the recent ones matter
+        self._claims[key] = owner
         return True
 
-    async def release(self, source: str, slot: int, owner: str) -> None:
-        if self._claims.get((source, slot)) == owner:
-            del self._claims[(source, slot)]
+    async def release(self, key: str, owner: str) -> None:
+        if self._claims.get(key) == owner:
+            del self._claims[key]
+        if self.shared is not None:
+            try:
+                await self.shared.release(key, owner)
+            except StoreError as exc:
+                self._set_ok(False, str(exc))
 
-    async def ping(self) -> bool:
-        return True
+    # --- keeping in step with the shared backend -------------------------------------------------
 
-    def stop(self) -> None:
-        pass  # its updates() loop ends on cancellation
+    async def reload(self, source: str | None = None, *, write_back: bool = False) -> None:
+        if self.shared is None:
+            return
+        try:
+            entries, status = await self.shared.load(source)
+            if self._apply(entries, status):
+                self._changed()
+            if write_back:  # a backend that restarted empty is refilled from what we hold
+                for name, held in list(self.entries.items()):
+                    if held:
+                        await self.shared.write(name, dict(held), [])
+                for state in list(self.status.values()):
+                    await self.shared.write_status(state)
+        except StoreError as exc:
+            self._set_ok(False, str(exc))
+            return
+        self._set_ok(True)
+
+    async def follow(self) -> None:
+        """Apply every announcement (``data:nbk`` reloads nbk alone); runs until cancelled."""
+        if self.shared is None:
+            await asyncio.Event().wait()  # nothing to follow: an in-process store is the only copy
+            return
+        async for message in self.shared.updates():
+            if message == RESYNC:
+                await self.reload(write_back=True)
+            else:
+                await self.reload(message.partition(":")[2] or None)
+
+    async def watch(self, every: float = 5.0) -> None:
+        """Ping the backend; when it answers again, reload and write back at once."""
+        if self.shared is None:
+            await asyncio.Event().wait()
+            return
+        while True:
+            await asyncio.sleep(every)
+            answered = await self.shared.ping()
+            if answered and not self.ok:
+                await self.reload(write_back=True)
+            elif not answered:
+                self._set_ok(False, "no answer to PING")
 
     async def close(self) -> None:
         self._listeners.clear()
+        if self.shared is not None:
+            self.shared.stop()
+            await self.shared.close()
 
 
-def create_store(redis_url: str | None) -> Store:
-    if not redis_url:
-        return MemoryStore()
-    from ticker.redis_store import RedisStore
-
-    return RedisStore(redis_url)
+def _newer(state: SourceStatus, have: SourceStatus | None) -> bool:
+    return have is None or state.touched >= have.touched

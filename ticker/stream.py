@@ -44,16 +44,16 @@ async def stream(request: web.Request) -> web.StreamResponse:
         await response.write(f"retry: {RETRY_MS}\n\n".encode())
         written = loop.time()
         while not closing.is_set():
-            seen = snapshot.version
+            changed = snapshot.changed  # taken before rendering: a change from here on sets it
             rendered = snapshot.render("ticker", query)
             if rendered.tag != last:
                 await response.write(event(rendered.tag, rendered.body))
                 last, written = rendered.tag, loop.time()
-            if snapshot.version != seen:
+            if changed.is_set():
                 continue  # it changed while we were writing: look again before waiting
             quiet = written + heartbeat - loop.time()  # refreshes that change nothing don't reset it
             try:
-                await asyncio.wait_for(snapshot.changed(), max(quiet, 0))
+                await asyncio.wait_for(changed.wait(), max(quiet, 0))
             except TimeoutError:
                 await response.write(b": keep-alive\n\n")
                 written = loop.time()

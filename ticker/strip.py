@@ -1,20 +1,24 @@
-"""Build the strip from the stores' entries: pure, so every replica builds the same bytes.
+"""Build the strip from the store's local copy: pure, so every replica builds the same bytes.
 
-For each configured item, the first source in its chain with a fresh value wins; when none is fresh,
-the most recently confirmed value is shown, marked stale; before any data the item is null and stale.
+For each configured item the first source in its chain with a current value wins (a rate in force on
+today's Astana date, a temperature observed within STALE_AFTER); when none is current the newest value is
+shown, marked stale; a value dated after today is never shown as current (it is ``next``, tomorrow's
+rate). Before any data the item is null and stale. Every instant emitted is derived from data times, so
+``updated_at`` is never in the future and never moves backwards as time passes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from providers.base import Rate, Temperature
-from ticker.models import RateItem, WeatherItem
+from ticker.clock import astana_date
+from ticker.models import NextRate, RateItem, WeatherItem
 from ticker.query import Query
 from ticker.settings import Settings
-from ticker.state import Entries, Entry, usable
+from ticker.state import Entries, Entry, SourceStatus, current, current_from, item_of, stale_at
 
 
 @dataclass(frozen=True)
@@ -22,14 +26,18 @@ class Pick:
     entry: Entry | None
     stale: bool
     since: datetime | None  # when what this item shows last changed: a new value, a switch, a stale flip
+    stale_at: datetime | None
+    next: Rate | None = None
 
 
 @dataclass(frozen=True)
 class Built:
     weather: list[WeatherItem]
     rates: list[RateItem]
-    updated_at: datetime | None  # when what the body shows last changed (derived from the store: same everywhere)
-    next_change: datetime | None  # the next instant a shown item turns stale
+    updated_at: datetime | None  # when what the body shows last changed (the same in every replica)
+    next_change: datetime | None  # the next instant time alone changes what is shown (a flip, midnight)
+    expires_at: datetime | None  # the earliest instant a value shown as current turns stale
+    settled: bool  # every item has a value, or every source that could supply it has answered once
 
 
 class StripBuilder:
@@ -41,56 +49,90 @@ class StripBuilder:
         self._cities = {city.id: city for city in settings.cities}
 
     def _pick(
-        self, chain: Sequence[str], key: str, entries: Mapping[str, Entries], now: datetime
+        self, chain: Sequence[str], item: str, entries: Mapping[str, Entries], now: datetime
     ) -> tuple[Pick, list[datetime]]:
-        """The first fresh value in chain order, else the newest stale one; and every deadline seen."""
+        today = astana_date(now)
         found = [
-            (entry, entry.fetched_at + self._stale_after[source])
+            (source, entry)
             for source in chain
-            if (entry := entries.get(source, {}).get(key)) is not None
+            for entry in entries.get(source, {}).values()
+            if item_of(entry.record) == item
         ]
-        deadlines = [deadline for _, deadline in found]
-        showable = [(entry, deadline) for entry, deadline in found if usable(entry)]
-        passed: list[datetime] = []  # earlier sources that went stale: each flip changed what is shown
-        for entry, deadline in showable:
-            if now < deadline:
-                return Pick(entry, False, max([entry.shown_since, *passed])), deadlines
-            passed.append(deadline)
-        pool = showable or found
-        if not pool:
-            return Pick(None, True, None), deadlines
-        newest = max(pool, key=lambda pair: pair[0].fetched_at)[0]
-        flips = [deadline for _, deadline in pool]
-        return Pick(newest, True, max([newest.changed_at, *flips])), deadlines
+        instants = [
+            (source, when)
+            for source, entry in found
+            for when in (stale_at(entry.record, self._stale_after[source]), current_from(entry.record))
+            if when is not None
+        ]
+        upcoming = [when for _, when in instants if when > now]
+        passed = [(source, when) for source, when in instants if when <= now]
+        flips = [when for _, when in passed]
+        tomorrow = today + timedelta(days=1)
+        following = next(
+            (e.record for _, e in found if isinstance(e.record, Rate) and e.record.valid_on == tomorrow), None
+        )
+        for source, entry in found:
+            if current(entry.record, now, self._stale_after[source]):
+                ahead = chain[: chain.index(source) + 1]  # a later source going stale changes nothing shown
+                since = max([entry.changed_at, *(w for s, w in passed if s in ahead)])
+                until = stale_at(entry.record, self._stale_after[source])
+                return Pick(entry, False, min(since, now), until, following), upcoming
+        shown = [(s, e) for s, e in found if not isinstance(e.record, Rate) or e.record.valid_on <= today]
+        if not shown:
+            return Pick(None, True, None, None, following), upcoming
+        source, newest = max(shown, key=lambda pair: _when(pair[1]))  # the first in chain order on a tie
+        since = max([newest.changed_at, *flips])
+        return Pick(
+            newest, True, min(since, now), stale_at(newest.record, self._stale_after[source]), following
+        ), upcoming
 
-    def build(self, entries: Mapping[str, Entries], query: Query, now: datetime) -> Built:
+    def build(
+        self, entries: Mapping[str, Entries], status: Mapping[str, SourceStatus], query: Query, now: datetime
+    ) -> Built:
         since: list[datetime] = []
-        deadlines: list[datetime] = []
+        upcoming: list[datetime] = []
+        expires: list[datetime] = []
+        unsettled = False
 
-        def note(pick: Pick, item_deadlines: list[datetime]) -> None:
+        def note(pick: Pick, item_upcoming: list[datetime], chain: Sequence[str]) -> None:
+            nonlocal unsettled
             if pick.since is not None:
                 since.append(pick.since)
-            deadlines.extend(item_deadlines)
+            upcoming.extend(item_upcoming)
+            if not pick.stale and pick.stale_at is not None:
+                expires.append(pick.stale_at)
+            if pick.entry is None and any(
+                (status.get(s) or SourceStatus(source=s)).last_attempt is None for s in chain
+            ):
+                unsettled = True  # some source has not answered yet: worth revalidating soon
 
         weather = []
         for city_id in query.cities:
-            pick, item_deadlines = self._pick(self.settings.weather_sources, city_id, entries, now)
-            note(pick, item_deadlines)
+            pick, item_upcoming = self._pick(self.settings.weather_sources, city_id, entries, now)
+            note(pick, item_upcoming, self.settings.weather_sources)
             weather.append(self._weather_item(city_id, pick, query.lang))
         rates = []
         for code in query.currencies:
-            pick, item_deadlines = self._pick(self.settings.rate_sources, code, entries, now)
-            note(pick, item_deadlines)
+            pick, item_upcoming = self._pick(self.settings.rate_sources, code, entries, now)
+            note(pick, item_upcoming, self.settings.rate_sources)
             rates.append(_rate_item(code, pick))
-        upcoming = min((d for d in deadlines if d > now), default=None)
         updated = max(since, default=None)
-        return Built(weather, rates, updated.replace(microsecond=0) if updated else None, upcoming)
+        return Built(
+            weather,
+            rates,
+            updated.replace(microsecond=0) if updated else None,
+            min(upcoming, default=None),
+            min(expires, default=None),
+            not unsettled,
+        )
 
     def _weather_item(self, city_id: str, pick: Pick, lang: str) -> WeatherItem:
         name = self._cities[city_id].display_name(lang)
         record = pick.entry.record if pick.entry else None
         if not isinstance(record, Temperature) or pick.entry is None:
-            return WeatherItem(city=city_id, name=name, temperature=None, observed_at=None, source=None, stale=True)
+            return WeatherItem(
+                city=city_id, name=name, temperature=None, observed_at=None, source=None, stale=True, stale_at=None
+            )
         return WeatherItem(
             city=city_id,
             name=name,
@@ -98,13 +140,22 @@ class StripBuilder:
             observed_at=record.observed_at,
             source=pick.entry.source,
             stale=pick.stale,
+            stale_at=pick.stale_at,
         )
 
 
 def _rate_item(code: str, pick: Pick) -> RateItem:
     record = pick.entry.record if pick.entry else None
+    following = (
+        NextRate(rate=pick.next.rate, change=pick.next.change, trend=pick.next.trend, date=pick.next.date)
+        if pick.next is not None
+        else None
+    )
     if not isinstance(record, Rate) or pick.entry is None:
-        return RateItem(currency=code, rate=None, change=None, trend=None, date=None, source=None, stale=True)
+        return RateItem(
+            currency=code, rate=None, change=None, trend=None, date=None, source=None, stale=True, stale_at=None,
+            next=following,
+        )  # fmt: skip
     return RateItem(
         currency=code,
         rate=record.rate,
@@ -113,4 +164,11 @@ def _rate_item(code: str, pick: Pick) -> RateItem:
         date=record.date,
         source=pick.entry.source,
         stale=pick.stale,
+        stale_at=pick.stale_at,
+        next=following,
     )
+
+
+def _when(entry: Entry) -> date | datetime:
+    record = entry.record
+    return record.valid_on if isinstance(record, Rate) else record.observed_at

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from providers.base import Rate, Record, Temperature
-from ticker.state import Entry, record_key
+from ticker.state import Entry, item_of
 
 MIN_TEMPERATURE, MAX_TEMPERATURE = -90.0, 60.0  # beyond Earth's records
 MAX_RATE_JUMP = 0.2  # a fifth against the last good value (the 2015 float moved ~30% once: it is held, then shown)
@@ -50,9 +50,10 @@ class Validator:
     held: dict[str, Record] = field(default_factory=dict)
 
     def check(self, records: Iterable[Record], wanted: set[str], last_good: Mapping[str, Entry]) -> Verdict:
+        """``last_good`` maps an item (currency, city) to the newest value held for it."""
         verdict = Verdict()
         for record in records:
-            key = record_key(record)
+            key = item_of(record)
             if key not in wanted:
                 continue
             problem = impossible(record)

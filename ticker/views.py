@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from importlib import resources
 
 from aiohttp import web
 
 from ticker import __version__
-from ticker.appkeys import CACHE_CONTROL, CORS, METRICS, SNAPSHOT, STORE_HEALTH
-from ticker.http_cache import ALLOW_HEADERS, Cors, respond
-from ticker.models import Error, Health, Readiness, SourceReport
+from ticker.appkeys import (
+    CACHE_POLICY,
+    CLOCK,
+    CORS,
+    CROSSCHECK,
+    METRICS,
+    RESPONDER,
+    SETTINGS,
+    SNAPSHOT,
+    STORE,
+    SUPERVISOR,
+)
+from ticker.models import Error, Health
 from ticker.query import QueryError, parse_query
+from ticker.readiness import report
+from ticker.respond import ALLOW_HEADERS, Cors
 from ticker.snapshot import View
 
 log = logging.getLogger(__name__)
@@ -46,13 +57,14 @@ def error_response(
 
 def strip_view(app: web.Application, view: View) -> Handler:
     """The hot path: everything it needs is bound here once, not looked up per request."""
-    snapshot, cors, cache, requests = app[SNAPSHOT], app[CORS], app[CACHE_CONTROL][view], app[METRICS].requests
+    snapshot, policy, requests = app[SNAPSHOT], app[CACHE_POLICY][view], app[METRICS].requests
+    respond = app[RESPONDER].respond
     ok, not_modified = (f"/v1/{view}", 200), (f"/v1/{view}", 304)
 
     async def handler(request: web.Request) -> web.Response:
         try:
             query = parse_query(request.query, snapshot.default) if request.query_string else None
-            response = respond(request, snapshot.render(view, query), cors, cache)
+            response = respond(request, snapshot.render(view, query), policy)
         except Exception as exc:  # noqa: BLE001 - the request boundary (a try costs nothing until it raises)
             response = error_from(request, exc)
         status = response.status
@@ -87,43 +99,17 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Readiness: every data kind has data (fetched or loaded from Redis). Degraded states are named."""
-    snapshot = request.app[SNAPSHOT]
-    health = request.app[STORE_HEALTH]
-    settings = snapshot.settings
-    now = snapshot.clock()
-    reports = []
-    for source in settings.source_names:
-        entries = snapshot.entries.get(source, {})
-        status = snapshot.status.get(source)
-        newest = max((e.fetched_at for e in entries.values()), default=None)
-        age = (now - newest).total_seconds() if newest else None
-        stale_after = settings.source_config(source).stale_seconds
-        reports.append(
-            SourceReport(
-                source=source,
-                kind="rates" if source in settings.rate_sources else "weather",
-                items=len(entries),
-                age_seconds=None if age is None else round(age, 3),
-                stale=newest is None or now >= newest + timedelta(seconds=stale_after),
-                last_error=status.last_error if status and status.failures else None,
-                failures=status.failures if status else 0,
-                open_until=status.open_until if status and status.failures else None,
-            )
-        )
-    missing = [kind for kind in ("rates", "weather") if not snapshot.has_data(kind)]
-    reasons = [f"no {kind} data yet" for kind in missing]
-    if not health.ok:
-        reasons.append("store unreachable: serving from memory")
-    body = Readiness(
-        ready=not missing,
-        reason="; ".join(reasons) or None,
-        store="redis" if health.kind == "redis" else "memory",
-        store_ok=health.ok,
-        sources=reports,
+    """Readiness: every data kind has data that is (or was, when stored) current. Degraded states are named."""
+    app = request.app
+    body = report(
+        app[SETTINGS],
+        app[STORE],
+        app[CLOCK](),
+        tasks_down=sorted(app[SUPERVISOR].down),
+        warnings=app[CROSSCHECK].warnings(),
     )
     return web.Response(
-        status=200 if not missing else 503,
+        status=200 if body.ready else 503,
         body=body.model_dump_json().encode(),
         content_type="application/json",
         headers={"Cache-Control": "no-store"},

@@ -1,0 +1,78 @@
+"""What /readyz says: each source's state and why it holds nothing current, warnings, and whether the
+service is ready (every data kind has data that is current, or was current when it was stored; data that
+turns stale later does not make it unready again: a stale strip beats no strip)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from providers.base import Rate, Temperature
+from ticker.clock import astana_date
+from ticker.models import Readiness, SourceReport
+from ticker.settings import Settings
+from ticker.state import Entries, SourceStatus, current, was_current
+from ticker.store import Store
+
+
+def _why_not_current(entries: Entries, stale_after: timedelta, now: datetime) -> str:
+    rates = [e.record for e in entries.values() if isinstance(e.record, Rate)]
+    temperatures = [e.record for e in entries.values() if isinstance(e.record, Temperature)]
+    if rates:
+        newest = (
+            max(r.valid_on for r in rates if r.valid_on <= astana_date(now))
+            if any(r.valid_on <= astana_date(now) for r in rates)
+            else None
+        )
+        dated = newest.isoformat() if newest else "tomorrow only"
+        return f"newest data dated {dated}, today is {astana_date(now).isoformat()}"
+    if temperatures:
+        observed = max(t.observed_at for t in temperatures)
+        return f"newest observation {observed:%Y-%m-%dT%H:%M}Z, more than {stale_after.total_seconds():g} s ago"
+    return "no data yet"
+
+
+def report(settings: Settings, store: Store, now: datetime, *, tasks_down: list[str], warnings: list[str]) -> Readiness:
+    reports = []
+    ready_kinds = {"rates": False, "weather": False}
+    for source in settings.source_names:
+        kind: Literal["rates", "weather"] = "rates" if source in settings.rate_sources else "weather"
+        entries = store.entries.get(source, {})
+        status = store.status.get(source) or SourceStatus(source=source)
+        stale_after = timedelta(seconds=settings.source_config(source).stale_seconds)
+        newest = max((e.fetched_at for e in entries.values()), default=None)
+        holds_current = any(current(e.record, now, stale_after) for e in entries.values())
+        if any(was_current(e, stale_after) or current(e.record, now, stale_after) for e in entries.values()):
+            ready_kinds[kind] = True
+        reason = None
+        if not holds_current:
+            reason = _why_not_current(entries, stale_after, now)
+            if status.failures and status.last_error:
+                reason += f"; last error: {status.last_error}"
+        reports.append(
+            SourceReport(
+                source=source,
+                kind=kind,
+                items=len(entries),
+                age_seconds=None if newest is None else round((now - newest).total_seconds(), 3),
+                stale=not holds_current,
+                reason=reason,
+                last_error=status.last_error if status.failures else None,
+                failures=status.failures,
+                open_until=status.open_until if status.failures else None,
+            )
+        )
+    missing = [kind for kind, ok in ready_kinds.items() if not ok]
+    reasons = [f"no current {kind} data yet" for kind in missing]
+    if not store.ok:
+        reasons.append("store unreachable: serving from memory")
+    reasons += [f"background task down: {name}" for name in tasks_down]
+    return Readiness(
+        ready=not missing,
+        reason="; ".join(reasons) or None,
+        store="redis" if store.kind == "redis" else "memory",
+        store_ok=store.ok,
+        sources=reports,
+        tasks_down=tasks_down,
+        warnings=warnings,
+    )

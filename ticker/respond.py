@@ -1,0 +1,190 @@
+"""HTTP for pollers and embedders: validators, 304s, Cache-Control, content coding and CORS.
+
+The snapshot renders bodies; this module turns a rendering into responses. Compressed bodies and whole
+header sets are computed once per rendering and kept here until the snapshot changes.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+
+from aiohttp import hdrs, web
+from multidict import istr
+
+from ticker.clock import Clock
+from ticker.snapshot import Rendered, Snapshot
+
+try:
+    import brotli
+except ImportError:  # pragma: no cover - brotli is a dependency, but stay correct without it
+    brotli = None
+
+JSON = "application/json; charset=utf-8"
+ETAG = istr("ETag")  # aiohttp's hdrs.ETAG is spelled "Etag"; clients compare case-blind, people don't
+NOT_SETTLED = "no-cache"  # items still empty while a source has not answered: caches revalidate
+EXPOSE = "ETag, Last-Modified, Cache-Control"
+ALLOW_HEADERS = "If-None-Match, If-Modified-Since, Last-Event-ID, Cache-Control"
+
+
+@dataclass(frozen=True)
+class Cors:
+    origins: tuple[str, ...]
+
+    @property
+    def any(self) -> bool:
+        return "*" in self.origins
+
+    def headers(self, origin: str | None) -> dict[str, str]:
+        if self.any:
+            return {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": EXPOSE}
+        if origin and origin in self.origins:
+            return {
+                "Access-Control-Allow-Origin": origin,
+                "Access-Control-Expose-Headers": EXPOSE,
+                "Vary": "Origin",
+            }
+        return {}
+
+    def allows(self, origin: str | None) -> bool:
+        return self.any or (origin is not None and origin in self.origins)
+
+
+@dataclass(frozen=True)
+class CachePolicy:
+    max_age: int
+    swr: int
+    sie: int = 86400
+
+    def header(self, max_age: int | None = None) -> str:
+        age = self.max_age if max_age is None else max_age
+        return f"public, max-age={age}, stale-while-revalidate={self.swr}, stale-if-error={self.sie}"
+
+
+@functools.lru_cache(maxsize=128)  # browsers send a handful of distinct values
+def choose_coding(accept_encoding: str) -> str | None:
+    """``br`` over ``gzip``, honouring ``q=0``; None for identity."""
+    if not accept_encoding:
+        return None
+    offered: dict[str, float] = {}
+    for part in accept_encoding.lower().split(","):
+        token, _, params = part.strip().partition(";")
+        q = 1.0
+        params = params.strip()
+        if params.startswith("q="):
+            try:
+                q = float(params[2:])
+            except ValueError:
+                q = 0.0
+        offered[token.strip()] = q
+    star = offered.get("*", 0.0)
+    for coding in ("br", "gzip"):
+        if offered.get(coding, star) > 0:
+            return coding
+    return None
+
+
+def _tags(header: str) -> set[str]:
+    tags = set()
+    for raw in header.split(","):
+        tag = raw.strip().removeprefix("W/").strip('"')
+        tags.add(tag.partition("-")[0])  # "abc-gzip" names the same data as "abc"
+    return tags
+
+
+def not_modified(headers: Mapping[str, str], rendered: Rendered) -> bool:
+    inm = headers.get("If-None-Match")
+    if inm is not None:
+        tags = _tags(inm)
+        return "*" in tags or rendered.tag in tags
+    ims = headers.get("If-Modified-Since")
+    if ims and rendered.modified_at is not None:
+        try:
+            since = parsedate_to_datetime(ims)
+        except (TypeError, ValueError):
+            return False
+        return since.tzinfo is not None and rendered.modified_at <= since
+    return False
+
+
+def compress(body: bytes, coding: str) -> bytes:
+    if coding == "br" and brotli is not None:
+        return bytes(brotli.compress(body, quality=11))
+    return gzip.compress(body, compresslevel=9, mtime=0)
+
+
+Variant = tuple[dict[istr, str], dict[istr, str]]  # headers for a 200, and for a 304
+
+
+class Responder:
+    """Responses for one family of routes; everything per rendering is computed once per change."""
+
+    def __init__(self, snapshot: Snapshot, cors: Cors, clock: Clock) -> None:
+        self.snapshot = snapshot
+        self.cors = cors
+        self.clock = clock
+        self._version = -1
+        self._codings: dict[tuple[str, str], bytes] = {}
+        self._variants: dict[tuple[str, str | None, str | None, CachePolicy], Variant] = {}
+
+    def _headers(self, rendered: Rendered, coding: str | None, origin: str | None, cache: str) -> Variant:
+        headers = {
+            hdrs.CONTENT_TYPE: JSON,
+            hdrs.CACHE_CONTROL: cache,
+            ETAG: f'"{rendered.tag}-{coding}"' if coding else rendered.etag,
+            hdrs.VARY: "Accept-Encoding" if self.cors.any else "Accept-Encoding, Origin",
+        }
+        if rendered.last_modified:
+            headers[hdrs.LAST_MODIFIED] = rendered.last_modified
+        if coding:
+            headers[hdrs.CONTENT_ENCODING] = coding
+        headers.update((istr(k), v) for k, v in self.cors.headers(origin).items() if k != "Vary")
+        bare = {k: v for k, v in headers.items() if k not in (hdrs.CONTENT_TYPE, hdrs.CONTENT_ENCODING)}
+        return headers, bare
+
+    def _cache_control(self, rendered: Rendered, policy: CachePolicy) -> tuple[str, bool]:
+        """The header, and whether it may be kept: max-age never outlives the first value shown as current."""
+        if not rendered.settled:
+            return NOT_SETTLED, True
+        if rendered.expires_at is not None:
+            left = int((rendered.expires_at - self.clock()).total_seconds())
+            if left < policy.max_age:
+                return policy.header(max(0, left)), False
+        return policy.header(), True
+
+    def _near(self, expires_at: datetime, policy: CachePolicy) -> bool:
+        return (expires_at - self.clock()).total_seconds() < policy.max_age
+
+    def respond(self, request: web.Request, rendered: Rendered, policy: CachePolicy) -> web.Response:
+        """The hot path: body, codings and headers were computed at the last change and are looked up."""
+        if self.snapshot.version != self._version:
+            self._version = self.snapshot.version
+            self._codings.clear()
+            self._variants.clear()
+        req_headers = request.headers
+        accept = req_headers.get(hdrs.ACCEPT_ENCODING)
+        coding = choose_coding(accept) if accept else None
+        origin = None if self.cors.any else req_headers.get(hdrs.ORIGIN)
+        if origin is not None and origin not in self.cors.origins:
+            origin = None  # keys stay bounded by the allow-list, whatever clients send
+        key = (rendered.tag, coding, origin, policy)
+        variant = self._variants.get(key)
+        if variant is None or (rendered.expires_at is not None and self._near(rendered.expires_at, policy)):
+            cache, keep = self._cache_control(rendered, policy)
+            variant = self._headers(rendered, coding, origin, cache)
+            if keep:
+                self._variants[key] = variant
+        if (hdrs.IF_NONE_MATCH in req_headers or hdrs.IF_MODIFIED_SINCE in req_headers) and not_modified(
+            req_headers, rendered
+        ):
+            return web.Response(status=304, headers=variant[1].copy())
+        body = rendered.body
+        if coding:
+            body = self._codings.get((rendered.tag, coding)) or self._codings.setdefault(
+                (rendered.tag, coding), compress(rendered.body, coding)
+            )
+        return web.Response(body=body, headers=variant[0].copy())

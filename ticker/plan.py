@@ -87,7 +87,8 @@ class Planner:
     ) -> Run | None:
         """The next run of ``source`` (its ``due`` may be in the past: then it is due now), or None."""
         runs = [r for r in (self._today(source, entries, status, now), self._next(source, entries, status, now)) if r]
-        return min(runs, key=lambda run: (run.due, run.purpose != "today"), default=None)
+        # today's value first whenever it is due; otherwise whichever comes first
+        return min(runs, key=lambda run: (run.due > now, run.purpose != "today", run.due), default=None)
 
     def _floor(self, state: SourceStatus) -> datetime:
         return state.open_until if state.failures and state.open_until else EPOCH
@@ -101,8 +102,9 @@ class Planner:
         if any((status.get(name) or SourceStatus(source=name)).last_attempt is None for name in earlier):
             return None  # an earlier source's first run decides whether we are needed; it hands over at once
         covered: set[str] = set()
-        for name in earlier:
-            covered |= self.holds(name, entries, now).keys()
+        for name in earlier:  # what its last answer lacked is not covered, however recent the value held
+            lacked = (status.get(name) or SourceStatus(source=name)).missing
+            covered |= self.holds(name, entries, now).keys() - set(lacked)
         uncovered = [item for item in self.wanted(source) if item not in covered]
         interval = timedelta(seconds=self.settings.source_config(source).interval)
         today = astana_date(now)
@@ -115,7 +117,7 @@ class Planner:
         mine = self.holds(source, entries, now)
         if not any(item in mine for item in uncovered):
             need_since = self._need_since(source, earlier, uncovered, entries, status, now)
-            if last < need_since:
+            if last < need_since or state.failures:  # a failing source is asked again when its breaker allows
                 return Run(source, "today", today, max(floor, need_since))
         elif self.is_rates(source) and not earlier and last < midnight(today):
             held = [mine[item] for item in uncovered if item in mine]
@@ -156,6 +158,11 @@ class Planner:
         if now < start:
             return None
         chain = self.chain_of(source)
+        if any(
+            (status.get(name) or SourceStatus(source=name)).last_attempt is None
+            for name in chain[: chain.index(source)]
+        ):
+            return None  # as for today's value: an earlier source's first run decides
         have: set[str] | None = None
         for name in chain[: chain.index(source) + 1]:
             held = self.holds_next(name, entries, now)

@@ -153,7 +153,7 @@ class Refresher:
         if not any(current(record, now, stale_after) for record in accepted):
             await self._failed(source, now, FormatError(self._outdated(source, accepted, now)))
             return "failed"
-        await self._succeeded(source, now, accepted)
+        await self._succeeded(source, now, accepted, missing=self._lacking(source, accepted))
         return "ok"
 
     async def _fetch_with_retries(self, source: str, day: date) -> Sequence[Record]:
@@ -232,11 +232,21 @@ class Refresher:
         if keep:
             await self.store.put(source, confirm(old, source, keep, now), astana_date(now))
 
+    def _lacking(self, source: str, accepted: list[Record]) -> list[str]:
+        got = {item_of(r) for r in accepted if not isinstance(r, Rate) or r.valid_on <= astana_date(self.clock())}
+        return [item for item in self.planner.wanted(source) if item not in got]
+
     def _status(self, source: str) -> SourceStatus:
         return self.store.status.get(source) or SourceStatus(source=source)
 
     async def _succeeded(
-        self, source: str, now: datetime, accepted: list[Record], *, next_attempt: bool = False
+        self,
+        source: str,
+        now: datetime,
+        accepted: list[Record],
+        *,
+        next_attempt: bool = False,
+        missing: list[str] | None = None,
     ) -> None:
         status = self._status(source)
         if status.failures or status.last_success is None:
@@ -248,6 +258,8 @@ class Refresher:
                 extra={"source": source, "outcome": "ok", "failures": status.failures},
             )
         update: dict[str, object] = {"last_success": now, "failures": 0, "last_error": None, "open_until": None}
+        if missing is not None:
+            update["missing"] = missing
         update["next_attempt" if next_attempt else "last_attempt"] = now
         await self._set_status(status.model_copy(update=update))
 

@@ -46,6 +46,7 @@ class SourceStatus(BaseModel):
     failures: int = 0  # consecutive
     open_until: datetime | None = None  # circuit breaker: not asked before then
     next_attempt: datetime | None = None  # the last time tomorrow's rates were asked for
+    missing: list[str] = []  # items the last answer lacked (null, absent, rejected): the next source is asked
 
     @property
     def touched(self) -> datetime:

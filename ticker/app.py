@@ -34,10 +34,11 @@ from ticker.appkeys import (
     STORE,
     SUPERVISOR,
 )
+from ticker.attempts import RetryPolicy
 from ticker.clock import Clock, utcnow
 from ticker.crosscheck import CrossCheck
 from ticker.metrics import Metrics
-from ticker.refresh import Refresher, RetryPolicy
+from ticker.refresh import Refresher
 from ticker.respond import CachePolicy, Cors, Responder
 from ticker.scheduler import start_scheduler
 from ticker.settings import Settings

@@ -12,16 +12,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
 import aiohttp
 
 from providers.base import FormatError, Provider, ProviderError, Rate, Record, Temperature
+from ticker.attempts import RetryPolicy as RetryPolicy  # re-exported: callers build runs with it
+from ticker.attempts import fetch_with_retries
 from ticker.clock import Clock, astana_date
 from ticker.metrics import Metrics
 from ticker.plan import Planner, Run
@@ -33,18 +33,6 @@ from ticker.validate import Validator
 log = logging.getLogger("ticker.fetch")
 
 Outcome = Literal["ok", "failed", "not_yet", "claimed", "busy"]
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 3
-    base_delay: float = 0.5
-    max_delay: float = 5.0
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return retry_after
-        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))  # full jitter
 
 
 class Refresher:
@@ -157,28 +145,8 @@ class Refresher:
         return "ok"
 
     async def _fetch_with_retries(self, source: str, day: date) -> Sequence[Record]:
-        provider = self.providers[source]
         timeout = self.settings.source_config(source).timeout
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout * self.retry.attempts
-        for attempt in range(self.retry.attempts):
-            try:
-                async with asyncio.timeout(timeout):
-                    return await provider.fetch(self.session, day)
-            except TimeoutError as exc:
-                error: ProviderError = ProviderError(f"no answer within {timeout:g} s")
-                error.transient = True
-                if attempt + 1 >= self.retry.attempts:
-                    raise error from exc
-            except ProviderError as exc:
-                error = exc
-                if not exc.transient or attempt + 1 >= self.retry.attempts:
-                    raise
-            pause = self.retry.delay(attempt, error.retry_after)
-            if loop.time() + pause + timeout > deadline:
-                raise error  # honour Retry-After by not coming back in this run
-            await self.sleep(pause)
-        raise AssertionError("unreachable")
+        return await fetch_with_retries(self.providers[source], self.session, day, timeout, self.retry, self.sleep)
 
     def _validate(self, source: str, records: Sequence[Record]) -> list[Record]:
         """The values fit to keep: no nulls, nothing impossible, implausible jumps held back once."""

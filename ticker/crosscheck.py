@@ -12,7 +12,7 @@ from datetime import datetime
 from providers.base import Rate
 from ticker.clock import Clock, astana_date
 from ticker.settings import Settings
-from ticker.state import Entries
+from ticker.state import Entries, rate_key
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +39,10 @@ class Divergence:
 def compare(settings: Settings, entries: Mapping[str, Entries], now: datetime) -> list[Divergence]:
     """Every currency that both the primary and a later rate source hold for today's date."""
     primary, *others = settings.rate_sources
-    day = astana_date(now).isoformat()
+    day = astana_date(now)
     out = []
     for currency in settings.currencies:
-        key = f"{currency}@{day}"
+        key = rate_key(currency, day)
         mine = entries.get(primary, {}).get(key)
         if mine is None or not isinstance(mine.record, Rate):
             continue

@@ -73,15 +73,19 @@ class Refresher:
     def poke(self) -> list[asyncio.Task[Outcome]]:
         """Start every run that is due now (the scheduler calls this every second); returns the tasks."""
         started = []
+        begun: set[str] = set()
         for source in self.providers:
-            if self._locks[source].locked():
-                continue
+            chain = self.planner.chain_of(source)
+            earlier = chain[: chain.index(source)]
+            if self._locks[source].locked() or any(self._locks[e].locked() or e in begun for e in earlier):
+                continue  # a run of an earlier source is in flight: it hands over when it ends, if need be
             run = self.due(source)
             if run is not None:
                 task = asyncio.create_task(self.run(run), name=f"ticker-fetch-{source}")
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
                 started.append(task)
+                begun.add(source)
         return started
 
     async def run_due(self) -> list[Outcome]:
@@ -177,9 +181,12 @@ class Refresher:
 
     def _outdated(self, source: str, records: Sequence[Record], now: datetime) -> str:
         rates = [r for r in records if isinstance(r, Rate)]
+        today = astana_date(now)
         if rates:
             newest = max(r.valid_on for r in rates)
-            return f"newest data dated {newest.isoformat()}, today is {astana_date(now).isoformat()}"
+            if newest > today:
+                return f"no rate for {today.isoformat()} in the answer, only for {newest.isoformat()}"
+            return f"newest data dated {newest.isoformat()}, today is {today.isoformat()}"
         observed = max(r.observed_at for r in records if isinstance(r, Temperature))
         limit = self.planner.stale_after[source].total_seconds()
         return f"newest observation {observed:%Y-%m-%dT%H:%M}Z is more than {limit:g} s old"

@@ -63,9 +63,13 @@ def item_of(record: Record) -> str:
     return record.currency if isinstance(record, Rate) else record.city
 
 
+def rate_key(currency: str, day: date) -> str:
+    return f"{currency}@{day.isoformat()}"
+
+
 def key_of(record: Record) -> str:
     """The store key: rates are kept per date they are in force on, temperatures per city."""
-    return f"{record.currency}@{record.valid_on.isoformat()}" if isinstance(record, Rate) else record.city
+    return rate_key(record.currency, record.valid_on) if isinstance(record, Rate) else record.city
 
 
 def day_of(key: str) -> date | None:

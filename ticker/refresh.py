@@ -26,7 +26,7 @@ from ticker.clock import Clock, astana_date
 from ticker.metrics import Metrics
 from ticker.plan import Planner, Run
 from ticker.settings import Settings
-from ticker.state import Entry, SourceStatus, confirm, current, item_of
+from ticker.state import Entry, SourceStatus, confirm, current, item_of, key_of
 from ticker.store import Store
 from ticker.validate import Validator
 
@@ -192,18 +192,22 @@ class Refresher:
         return f"newest observation {observed:%Y-%m-%dT%H:%M}Z is more than {limit:g} s old"
 
     async def _keep(self, source: str, accepted: list[Record], now: datetime) -> None:
-        """Store what the answer brought; an older observation never replaces a newer one."""
+        """Store what the answer brought, where it tells something: an older observation never replaces a
+        newer one, nothing dated beyond tomorrow is kept, and a value we hold already that is no longer
+        current is not stamped as confirmed now (it was current when it was stored, and stays so)."""
         old = self.store.entries.get(source, {})
-        keep = [
-            r
-            for r in accepted
-            if not isinstance(r, Temperature)
-            or (have := old.get(r.city)) is None
-            or not isinstance(have.record, Temperature)
-            or r.observed_at >= have.record.observed_at
-        ]
+        stale_after = self.planner.stale_after[source]
         tomorrow = astana_date(now) + timedelta(days=1)
-        keep = [r for r in keep if not isinstance(r, Rate) or r.valid_on <= tomorrow]  # never beyond tomorrow
+        keep = []
+        for r in accepted:
+            have = old.get(key_of(r))
+            if isinstance(r, Rate) and r.valid_on > tomorrow:
+                continue
+            if have is not None and _older(r, have.record):
+                continue
+            if have is not None and have.record == r and not current(r, now, stale_after) and not _ahead(r, now):
+                continue
+            keep.append(r)
         if keep:
             await self.store.put(source, confirm(old, source, keep, now), astana_date(now))
 
@@ -278,6 +282,15 @@ class Refresher:
             with contextlib.suppress(Exception):
                 await self.store.release(key, self.owner)
         self._claimed.clear()
+
+
+def _older(record: Record, held: Record) -> bool:
+    return isinstance(record, Temperature) and isinstance(held, Temperature) and record.observed_at < held.observed_at
+
+
+def _ahead(record: Record, now: datetime) -> bool:
+    """Tomorrow's rate: confirming it again is news even though it is not current yet."""
+    return isinstance(record, Rate) and record.valid_on > astana_date(now)
 
 
 def _when(record: Record) -> datetime | date:

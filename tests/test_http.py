@@ -277,7 +277,7 @@ async def test_max_age_never_outlives_the_earliest_stale_at(
 async def test_default_max_age_is_900_for_rates_and_450_for_the_strip(
     start_app: AppFactory, upstream: Upstreams
 ) -> None:
-    sections = {name: {"base_url": upstream.url} for name in ("nbk", "cbr", "open_meteo", "met_no")}
+    sections: dict[str, Any] = {name: {"base_url": upstream.url} for name in ("nbk", "cbr", "open_meteo", "met_no")}
     sections["met_no"]["user_agent"] = "ticker-tests/1.0 tests@example.kz"
     client = await start_app(Settings(**sections))  # the default intervals: nbk and cbr 14400, open_meteo 900
     assert await client.app[REFRESHER].run("nbk") == "ok"

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from tests.fakes import Upstream
 from tests.redis_proc import free_port
-from ticker.app import REFRESHER, create_app
+from ticker.app import create_app
+from ticker.appkeys import REFRESHER
 from ticker.models import Rates, Readiness, Ticker, Weather
 from ticker.openapi import spec
 from ticker.settings import Settings
@@ -31,7 +32,13 @@ def test_spec_is_openapi_3_1_built_from_the_models() -> None:
     schemas = document["components"]["schemas"]
     generated = Ticker.model_json_schema(mode="serialization", ref_template="#/components/schemas/{model}")
     assert schemas["Ticker"]["properties"] == generated["properties"]
-    assert set(schemas["RateItem"]["properties"]) == {"currency", "rate", "change", "trend", "date", "source", "stale"}
+    assert set(schemas["RateItem"]["properties"]) == {
+        "currency", "rate", "change", "trend", "date", "source", "stale", "stale_at", "next",
+    }  # fmt: skip
+    assert set(schemas["NextRate"]["properties"]) == {"rate", "change", "trend", "date"}
+    assert "stale_at" in schemas["WeatherItem"]["properties"]
+    readiness = schemas["Readiness"]["properties"]
+    assert {"tasks_down", "warnings"} <= set(readiness) and "reason" in schemas["SourceReport"]["properties"]
     refs = json.dumps(document)
     for name in ("Ticker", "Rates", "Weather", "Error", "Readiness"):
         assert f"#/components/schemas/{name}" in refs
@@ -45,10 +52,13 @@ class ServerThread:
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.stop = asyncio.Event()
+        self.outcomes: list[str] = []
         self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self._main(),), daemon=True)
 
     async def _main(self) -> None:
-        fake = web.AppRunner(Upstream().app())
+        upstream = Upstream()  # the app runs on the real clock, and so does its upstream
+        upstream.nbk_date = None  # NBK's rates on every date: today's and, after 16:00 Astana, tomorrow's
+        fake = web.AppRunner(upstream.app())
         await fake.setup()
         upstream_port = free_port()
         await web.TCPSite(fake, "127.0.0.1", upstream_port).start()
@@ -58,8 +68,7 @@ class ServerThread:
         runner = web.AppRunner(app, shutdown_timeout=1)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", self.port).start()
-        await app[REFRESHER].run("nbk")
-        await app[REFRESHER].run("open_meteo")
+        self.outcomes = [await app[REFRESHER].run("nbk"), await app[REFRESHER].run("open_meteo")]
         self.ready.set()
         await self.stop.wait()
         await runner.cleanup()
@@ -79,6 +88,7 @@ class ServerThread:
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerThread]:
     with ServerThread() as running:
+        assert running.outcomes == ["ok", "ok"]  # fuzz a strip that has data in it
         yield running
 
 

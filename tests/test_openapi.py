@@ -7,7 +7,7 @@ import http.client
 import json
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 import pytest
@@ -63,7 +63,8 @@ class ServerThread:
         upstream_port = free_port()
         await web.TCPSite(fake, "127.0.0.1", upstream_port).start()
         url = f"http://127.0.0.1:{upstream_port}"
-        settings_ = Settings(**{name: {"base_url": url} for name in ("nbk", "cbr", "open_meteo", "met_no")})
+        sections: dict[str, Any] = {name: {"base_url": url} for name in ("nbk", "cbr", "open_meteo", "met_no")}
+        settings_ = Settings(**sections)
         app = create_app(settings_, schedule=False)
         runner = web.AppRunner(app, shutdown_timeout=1)
         await runner.setup()
@@ -95,7 +96,8 @@ def server() -> Iterator[ServerThread]:
 PATHS = sorted(spec()["paths"])
 PARAMS = sorted({p["name"] for item in spec()["paths"].values() for p in item["get"].get("parameters", [])})
 HEADERS = ("If-None-Match", "If-Modified-Since", "Accept-Encoding", "Origin", "Last-Event-ID")
-texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
+SURROGATES: tuple[Literal["Cs"]] = ("Cs",)
+texts = st.text(st.characters(codec="utf-8", exclude_categories=SURROGATES), max_size=30)
 header_values = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40)
 
 

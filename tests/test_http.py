@@ -408,3 +408,19 @@ async def test_null_temperatures_never_blank_a_city_nor_move_updated_at_ahead(
     astana = watch.seen["/v1/weather?cities=astana"][-1]
     assert (astana["weather"][0]["source"], astana["weather"][0]["temperature"]) == ("open_meteo", -2.9)
     assert astana["updated_at"] == "2026-04-01T11:15:10Z"
+
+
+async def test_a_header_cached_far_from_stale_at_is_capped_once_stale_at_comes_near(
+    start_app: AppFactory, make_settings: SettingsFactory, clock: FakeClock
+) -> None:
+    clock.now = datetime(2026, 4, 1, 18, 40, tzinfo=UTC)  # 23:40 Astana: 20 minutes of today's rates left
+    client = await start_app(make_settings(currencies=["USD"]))
+    assert await client.app[REFRESHER].run("nbk") == "ok"
+    early = await client.get("/v1/rates", headers={"Accept-Encoding": "gzip"})
+    assert early.headers["Cache-Control"].startswith("public, max-age=900,")
+    clock.now = datetime(2026, 4, 1, 18, 50, tzinfo=UTC)  # nothing changed but time: the same body
+    late = await client.get("/v1/rates", headers={"Accept-Encoding": "gzip"})
+    assert late.headers["ETag"] == early.headers["ETag"]
+    assert late.headers["Cache-Control"].startswith("public, max-age=600,")
+    not_modified = await client.get("/v1/rates", headers={"If-None-Match": early.headers["ETag"]})
+    assert not_modified.status == 304 and not_modified.headers["Cache-Control"].startswith("public, max-age=600,")

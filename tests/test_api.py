@@ -284,3 +284,21 @@ async def test_readyz_stays_ready_when_an_upstream_answers_the_observation_that_
     ready = await client.get("/readyz")
     body = await ready.json()
     assert (ready.status, body["ready"], body["reason"]) == (200, True, None), body
+
+
+async def test_readyz_stays_ready_when_nbk_answers_yesterdays_document_after_midnight(
+    start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams, clock: FakeClock
+) -> None:
+    upstream.fake.fault["cbr"] = "500"
+    client = await start_app(make_settings())
+    refresher = client.app[REFRESHER]
+    assert await refresher.run("nbk") == "ok"
+    assert await refresher.run("open_meteo") == "ok"
+    clock.now = datetime(2026, 4, 2, 3, 0, tzinfo=UTC)  # 08:00 Astana; NBK still serves 1 April's document
+    assert (await client.get("/readyz")).status == 200
+    assert await refresher.run("nbk") == "failed"  # "newest data dated 2026-04-01, today is 2026-04-02"
+    resp = await client.get("/readyz")
+    body = await resp.json()
+    assert (resp.status, body["reason"]) == (200, None), body
+    nbk = by(body["sources"], "source")["nbk"]
+    assert nbk["stale"] is True and nbk["reason"].startswith("newest data dated 2026-04-01, today is 2026-04-02")

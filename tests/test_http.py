@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
@@ -11,7 +13,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
-from ticker.app import REFRESHER
+from ticker.appkeys import REFRESHER, SNAPSHOT
+from ticker.settings import Settings
 
 Client = TestClient[Any, Any]
 
@@ -187,49 +190,237 @@ async def test_metrics_count_requests_and_fetches(client: Client) -> None:
     assert "ticker_store_up 1.0" in text
 
 
-async def test_readyz_reports_each_source(client: Client, clock: FakeClock) -> None:
+async def test_readyz_reports_each_source_and_why_it_holds_nothing_current(
+    client: Client, clock: FakeClock, upstream: Upstreams
+) -> None:
     clock.advance(60)
     body = await (await client.get("/readyz")).json()
-    assert body["ready"] is True
-    assert body["store"] == "memory"
+    assert (body["ready"], body["reason"], body["store"]) == (True, None, "memory")
+    assert body["tasks_down"] == [] and body["warnings"] == []
     sources = {s["source"]: s for s in body["sources"]}
     assert sources["nbk"]["age_seconds"] == 60
     assert sources["nbk"]["items"] == 3
-    assert sources["cbr"]["items"] == 0
-    assert sources["cbr"]["stale"] is True
+    assert (sources["nbk"]["stale"], sources["nbk"]["reason"]) == (False, None)
+    assert sources["cbr"]["items"] == 3  # standing by, asked for the cross-check
+    assert sources["open_meteo"]["stale"] is False
+    assert (sources["met_no"]["items"], sources["met_no"]["stale"]) == (0, True)
+    assert sources["met_no"]["reason"] == "no data yet"  # never needed, never asked
+
+    # the next morning in Astana, with both rate sources down: yesterday's rates are all there is
+    upstream.fake.fault.update(nbk="500", cbr="500")
+    clock.now = datetime(2026, 4, 2, 3, 0, tzinfo=UTC)  # 08:00 Astana
+    assert await client.app[REFRESHER].run("nbk") == "failed"
+    ready = await client.get("/readyz")
+    body = await ready.json()
+    assert ready.status == 200 and body["ready"] is True  # it was current when stored: a stale strip beats none
+    nbk = {s["source"]: s for s in body["sources"]}["nbk"]
+    assert nbk["stale"] is True and nbk["failures"] == 1
+    assert nbk["reason"] == (
+        "newest data dated 2026-04-01, today is 2026-04-02; last error: UpstreamStatusError: upstream answered HTTP 500"
+    )
+    assert nbk["open_until"] is not None
 
 
-async def test_last_modified_and_updated_at_move_forward_whenever_the_body_changes(
+async def test_no_cache_only_while_an_item_is_empty_and_a_source_of_its_chain_never_answered(
+    start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams
+) -> None:
+    upstream.fake.temperatures = [-3.4, None]  # the model has no value for Almaty
+    upstream.fake.fault["met_no"] = "500"  # and the fallback has none either
+    client = await start_app(make_settings(currencies=["USD"]))
+    refresher = client.app[REFRESHER]
+    for view in ("ticker", "rates", "weather"):
+        assert (await client.get(f"/v1/{view}")).headers["Cache-Control"] == "no-cache"
+    assert await refresher.run("nbk") == "ok"
+    assert (await client.get("/v1/rates")).headers["Cache-Control"] == (
+        "public, max-age=900, stale-while-revalidate=1800, stale-if-error=86400"
+    )
+    # the weather half is still empty and no weather source has answered: still revalidated every time
+    assert (await client.get("/v1/weather")).headers["Cache-Control"] == "no-cache"
+    assert (await client.get("/v1/ticker")).headers["Cache-Control"] == "no-cache"
+    assert (await client.get("/v1/ticker?cities=astana")).headers["Cache-Control"] == "no-cache"
+    assert await refresher.run("open_meteo") == "ok"  # Almaty null: met_no is asked for it at once, and fails
+    assert upstream.fake.asked("/weatherapi/locationforecast/2.0/compact")
+    weather = await client.get("/v1/weather")
+    almaty = (await weather.json())["weather"][1]
+    assert (almaty["city"], almaty["temperature"], almaty["stale"]) == ("almaty", None, True)
+    # every source of the chain has answered once: an item none of them can supply does not turn caching off
+    assert weather.headers["Cache-Control"] == "public, max-age=450, stale-while-revalidate=900, stale-if-error=86400"
+    assert (await client.get("/v1/ticker")).headers["Cache-Control"].startswith("public, max-age=")
+
+
+async def test_max_age_never_outlives_the_earliest_stale_at(
     start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams, clock: FakeClock
 ) -> None:
-    """nbk -> (nbk stale) cbr -> nbk again: three bodies, three ever later Last-Modified values."""
-    client = await start_app(make_settings(nbk={"interval": 60}, cbr={"interval": 60}))
+    clock.now = datetime(2026, 4, 1, 18, 55, tzinfo=UTC)  # 23:55 Astana: today's rates have five minutes left
+    client = await start_app(make_settings(currencies=["USD"]))
     refresher = client.app[REFRESHER]
-    seen = []
+    assert await refresher.run("nbk") == "ok"
+    assert await refresher.run("open_meteo") == "ok"
+    rates = await client.get("/v1/rates")
+    assert (await rates.json())["rates"][0]["stale_at"] == "2026-04-01T19:00:00Z"
+    assert rates.headers["Cache-Control"] == "public, max-age=300, stale-while-revalidate=1800, stale-if-error=86400"
+    ticker = await client.get("/v1/ticker")
+    assert ticker.headers["Cache-Control"].startswith("public, max-age=300,")
+    weather = await client.get("/v1/weather")  # observed 18:45Z, current until 19:30Z: its own 450 s stand
+    assert weather.headers["Cache-Control"].startswith("public, max-age=450,")
+    clock.advance(100)  # the same body a little later: the header counts down, it is not cached with the body
+    later = await client.get("/v1/rates")
+    assert later.headers["ETag"] == rates.headers["ETag"]
+    assert later.headers["Cache-Control"].startswith("public, max-age=200,")
+    revalidated = await client.get("/v1/rates", headers={"If-None-Match": rates.headers["ETag"]})
+    assert revalidated.status == 304
+    assert revalidated.headers["Cache-Control"].startswith("public, max-age=200,")
+    clock.now = datetime(2026, 4, 1, 18, 59, 59, tzinfo=UTC)
+    assert (await client.get("/v1/rates")).headers["Cache-Control"].startswith("public, max-age=1,")
 
-    async def look() -> None:
-        client.app[REFRESHER].snapshot.invalidate()  # what the stale timer does at a deadline
-        resp = await client.get("/v1/rates?currencies=USD", headers={"Accept-Encoding": "identity"})
+
+async def test_default_max_age_is_900_for_rates_and_450_for_the_strip(
+    start_app: AppFactory, upstream: Upstreams
+) -> None:
+    sections: dict[str, Any] = {name: {"base_url": upstream.url} for name in ("nbk", "cbr", "open_meteo", "met_no")}
+    sections["met_no"]["user_agent"] = "ticker-tests/1.0 tests@example.kz"
+    client = await start_app(Settings(**sections))  # the default intervals: nbk and cbr 14400, open_meteo 900
+    assert await client.app[REFRESHER].run("nbk") == "ok"
+    assert await client.app[REFRESHER].run("open_meteo") == "ok"
+    assert (await client.get("/v1/rates")).headers["Cache-Control"] == (
+        "public, max-age=900, stale-while-revalidate=1800, stale-if-error=86400"
+    )
+    assert (await client.get("/v1/ticker")).headers["Cache-Control"] == (
+        "public, max-age=450, stale-while-revalidate=900, stale-if-error=86400"
+    )
+
+
+@dataclass
+class Watch:
+    """GETs views and checks, at every look, that updated_at and Last-Modified are one instant, never in the
+    future by the app's clock, and never earlier than the view showed before."""
+
+    client: Client
+    clock: FakeClock
+    seen: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    async def look(self, path: str) -> dict[str, Any]:
+        self.client.app[SNAPSHOT].invalidate()  # what the snapshot's timer does at each stale_at and midnight
+        resp = await self.client.get(path, headers={"Accept-Encoding": "identity"})
         body = await resp.json()
-        seen.append(
-            (body["rates"][0]["source"], resp.headers["ETag"], resp.headers["Last-Modified"], body["updated_at"])
-        )
+        modified = parsedate_to_datetime(resp.headers["Last-Modified"])
+        updated = datetime.fromisoformat(body["updated_at"].replace("Z", "+00:00"))
+        assert modified == updated, (path, resp.headers["Last-Modified"], body["updated_at"])
+        assert updated <= self.clock.now, f"{path}: updated_at {updated} is after now {self.clock.now}"
+        history = self.seen.setdefault(path, [])
+        if history:
+            assert updated >= history[-1]["at"], f"{path}: updated_at moved back from {history[-1]['at']}"
+            if resp.headers["ETag"] != history[-1]["etag"]:
+                assert updated > history[-1]["at"], f"{path}: a new body kept Last-Modified {updated}"
+        seen = {"at": updated, "etag": resp.headers["ETag"], "last_modified": resp.headers["Last-Modified"], **body}
+        history.append(seen)
+        return seen
 
-    await refresher.run("nbk")
-    await look()
+
+async def test_last_modified_moves_forward_across_a_source_switch_in_every_view(
+    start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams, clock: FakeClock
+) -> None:
+    """nbk -> (nbk failing after midnight) cbr -> nbk again: ever later Last-Modified in every view."""
+    client = await start_app(make_settings())
+    refresher = client.app[REFRESHER]
+    watch = Watch(client, clock)
+    views = ("/v1/rates?currencies=USD", "/v1/rates?currencies=EUR", "/v1/rates", "/v1/ticker")
+
+    async def look_all() -> dict[str, Any]:
+        for view in views:
+            await watch.look(view)
+        return watch.seen[views[0]][-1]
+
+    assert await refresher.run("nbk") == "ok"
+    assert await refresher.run("open_meteo") == "ok"
+    first = await look_all()
+    assert (first["rates"][0]["source"], first["updated_at"]) == ("nbk", "2026-04-01T10:15:00Z")
+    clock.now = datetime(2026, 4, 1, 19, 0, 30, tzinfo=UTC)  # half a minute into 2 April in Astana
+    midnight = await look_all()
+    assert midnight["rates"][0]["stale"] is True and midnight["updated_at"] == "2026-04-01T19:00:00Z"
+
     upstream.fake.fault["nbk"] = "500"
-    clock.advance(60)
-    assert await refresher.run("nbk") == "failed"  # cbr fetched at once; nbk still fresh
-    clock.advance(130)  # nbk's 180 s have passed: cbr shows
-    await look()
+    clock.now = datetime(2026, 4, 2, 3, 0, tzinfo=UTC)  # 08:00 Astana
+    assert await refresher.run("nbk") == "failed"  # and cbr is asked for the day at once
+    fallback = await look_all()
+    usd = fallback["rates"][0]
+    assert (usd["source"], usd["date"], usd["stale"]) == ("cbr", "2026-04-02", False)
+    assert fallback["updated_at"] == "2026-04-02T03:00:00Z"
+
     upstream.fake.fault["nbk"] = "ok"
-    assert await refresher.run("nbk") == "ok"  # same value as before it failed: back to nbk
-    await look()
-    assert [source for source, *_ in seen] == ["nbk", "cbr", "nbk"]
-    assert len({etag for _, etag, *_ in seen}) == 3
-    modified = [parsedate_to_datetime(lm) for _, _, lm, _ in seen]
-    assert modified[0] < modified[1] < modified[2]
-    assert seen[0][3] < seen[1][3] < seen[2][3]
+    upstream.fake.nbk_date = None  # NBK's document for every date, 2 April's included
+    clock.now = datetime(2026, 4, 2, 3, 30, tzinfo=UTC)
+    assert await refresher.run("nbk") == "ok"
+    back = await look_all()
+    assert (back["rates"][0]["source"], back["updated_at"]) == ("nbk", "2026-04-02T03:30:00Z")
     # a cache holding the cbr body revalidates by date and gets the new body, not a 304
-    revalidate = {"If-Modified-Since": seen[1][2]}
+    revalidate = {"If-Modified-Since": fallback["last_modified"]}
     assert (await client.get("/v1/rates?currencies=USD", headers=revalidate)).status == 200
+
+
+async def test_null_temperatures_never_blank_a_city_nor_move_updated_at_ahead(
+    start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams, clock: FakeClock
+) -> None:
+    upstream.fake.fault["met_no"] = "500"
+    client = await start_app(make_settings())
+    refresher = client.app[REFRESHER]
+    watch = Watch(client, clock)
+    views = ("/v1/weather?cities=astana", "/v1/weather?cities=almaty", "/v1/weather", "/v1/ticker?cities=astana")
+    assert await refresher.run("nbk") == "ok"
+    assert await refresher.run("open_meteo") == "ok"  # observed 10:15Z, current until 11:00Z
+    for view in views:
+        await watch.look(view)
+
+    upstream.fake.temperatures = [None, 12.5]  # Open-Meteo answers null for Astana
+    clock.now = datetime(2026, 4, 1, 10, 45, tzinfo=UTC)
+    assert await refresher.run("open_meteo") == "ok"
+    astana = await watch.look("/v1/weather?cities=astana")
+    assert (astana["weather"][0]["temperature"], astana["weather"][0]["stale"]) == (-3.4, False)
+    assert astana["updated_at"] == "2026-04-01T10:15:00Z"  # nothing it shows changed
+    almaty = await watch.look("/v1/weather?cities=almaty")
+    assert almaty["weather"][0]["temperature"] == 12.5 and almaty["updated_at"] == "2026-04-01T10:45:00Z"
+    assert (await watch.look("/v1/weather"))["updated_at"] == "2026-04-01T10:45:00Z"
+    await watch.look("/v1/ticker?cities=astana")
+
+    clock.now = datetime(2026, 4, 1, 11, 0, tzinfo=UTC)  # Astana's last value turns stale; still null upstream
+    for view in views:
+        await watch.look(view)
+    astana = watch.seen["/v1/weather?cities=astana"][-1]
+    assert astana["weather"][0]["temperature"] == -3.4 and astana["weather"][0]["stale"] is True
+    assert astana["updated_at"] == "2026-04-01T11:00:00Z"
+    clock.advance(5)
+    assert await refresher.run("open_meteo") == "ok"  # Almaty is current; Astana stays null and stale
+    for view in views:
+        shown = await watch.look(view)
+        assert all(item["temperature"] is not None for item in shown["weather"]), view
+    # MET Norway comes back and fills Astana; later Open-Meteo has a value again and takes over
+    upstream.fake.fault["met_no"] = "ok"
+    clock.advance(60)
+    assert await refresher.run("met_no") == "ok"
+    astana = await watch.look("/v1/weather?cities=astana")
+    assert (astana["weather"][0]["source"], astana["weather"][0]["stale"]) == ("met_no", False)
+    assert astana["updated_at"] == "2026-04-01T11:01:05Z"
+    upstream.fake.temperatures = [-2.9, 12.5]
+    clock.now = datetime(2026, 4, 1, 11, 15, 10, tzinfo=UTC)
+    assert await refresher.run("open_meteo") == "ok"
+    for view in views:
+        await watch.look(view)
+    astana = watch.seen["/v1/weather?cities=astana"][-1]
+    assert (astana["weather"][0]["source"], astana["weather"][0]["temperature"]) == ("open_meteo", -2.9)
+    assert astana["updated_at"] == "2026-04-01T11:15:10Z"
+
+
+async def test_a_header_cached_far_from_stale_at_is_capped_once_stale_at_comes_near(
+    start_app: AppFactory, make_settings: SettingsFactory, clock: FakeClock
+) -> None:
+    clock.now = datetime(2026, 4, 1, 18, 40, tzinfo=UTC)  # 23:40 Astana: 20 minutes of today's rates left
+    client = await start_app(make_settings(currencies=["USD"]))
+    assert await client.app[REFRESHER].run("nbk") == "ok"
+    early = await client.get("/v1/rates", headers={"Accept-Encoding": "gzip"})
+    assert early.headers["Cache-Control"].startswith("public, max-age=900,")
+    clock.now = datetime(2026, 4, 1, 18, 50, tzinfo=UTC)  # nothing changed but time: the same body
+    late = await client.get("/v1/rates", headers={"Accept-Encoding": "gzip"})
+    assert late.headers["ETag"] == early.headers["ETag"]
+    assert late.headers["Cache-Control"].startswith("public, max-age=600,")
+    not_modified = await client.get("/v1/rates", headers={"If-None-Match": early.headers["ETag"]})
+    assert not_modified.status == 304 and not_modified.headers["Cache-Control"].startswith("public, max-age=600,")

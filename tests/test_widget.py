@@ -17,6 +17,7 @@ import uuid
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ from aiohttp.test_utils import TestServer
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from tests.conftest import FakeClock, SettingsFactory, Upstreams
-from ticker.app import REFRESHER, create_app
+from ticker.app import create_app
+from ticker.appkeys import REFRESHER
 from ticker.settings import DEFAULT_CITIES
 
 WIDGET_JS = Path(__file__).resolve().parent.parent / "ticker" / "static" / "widget.js"
@@ -77,6 +79,7 @@ HARNESS = """<script>
 # elements exist; the inline scripts record the globals around it and the formatting helpers' answers.
 EMBED_PAGE = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>news.example.kz</title>
+{clock}
 <style>
   output {{ display: none; }}
   header [data-ticker] {{ padding: 0px; }}
@@ -109,6 +112,23 @@ EMBED_PAGE = """<!DOCTYPE html>
 <output id="checks"></output><output id="first"></output></main>
 </body></html>
 """
+
+
+# The page's clock is the app's FakeClock (the widget greys an item once the page's clock passes its stale_at):
+# it starts at the instant given and runs with the browser's virtual time.
+PAGE_CLOCK = """<script>
+(() => {
+  const Native = Date, offset = Native.parse("%s") - Native.now();
+  window.Date = class extends Native {
+    constructor(...args) { if (args.length) super(...args); else super(Native.now() + offset); }
+    static now() { return Native.now() + offset; }
+  };
+})();
+</script>"""
+
+
+def page_clock(now: datetime) -> str:
+    return PAGE_CLOCK % now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --- a small DOM from Chromium's serialization -------------------------------------------------------
@@ -206,11 +226,14 @@ async def sites(
     api = await aiohttp_server(app)
     refresher = app[REFRESHER]
     upstream.fake.temperatures = [-0.4, 12.5]  # Astana must not read "-0", Almaty rounds half up
+    upstream.fake.fault["cbr"] = "500"  # NBK's items alone: no fallback fills what NBK lacks
+    first_day, second_day = date(2026, 4, 1), date(2026, 4, 2)
+    upstream.fake.nbk_days = {first_day: dict(upstream.fake.rates)}
     assert await refresher.run("nbk") == "ok"
     assert await refresher.run("open_meteo") == "ok"
-    # time passes beyond NBK's stale_after; the next document lacks CNY, so CNY keeps its old value, stale
-    clock.advance(settings.nbk.stale_seconds + 60)
-    del upstream.fake.rates["CNY"]
+    # the next morning in Astana NBK's document lacks CNY: CNY keeps 1 April's rate, stale since midnight
+    upstream.fake.nbk_days[second_day] = {k: v for k, v in upstream.fake.rates.items() if k != "CNY"}
+    clock.now = datetime(2026, 4, 2, 4, 0, tzinfo=UTC)  # 09:00 Astana
     assert await refresher.run("nbk") == "ok"
     assert await refresher.run("open_meteo") == "ok"
     # GBP is configured but no source ever had it: null and stale
@@ -218,8 +241,9 @@ async def sites(
     origin = str(api.make_url("")).rstrip("/")
     stub_es = "<script>delete window.EventSource;</script>"  # a browser without EventSource
     pages = {
-        "/": EMBED_PAGE.format(api=origin, before=HARNESS, extra=""),
+        "/": EMBED_PAGE.format(clock=page_clock(clock.now), api=origin, before=HARNESS, extra=""),
         "/polling": EMBED_PAGE.format(
+            clock=page_clock(clock.now),
             api=origin,
             before=stub_es,
             extra='<div id="kk" data-ticker data-lang="kk" data-currencies="USD"></div>',
@@ -233,8 +257,8 @@ async def sites(
 
     async def poke(request: web.Request) -> web.Response:
         """The page saw its first events: NBK publishes a new USD rate, fetched in the next time slot."""
-        upstream.fake.rates["USD"] = ("480.10", 1, "UP", "+1.33")
-        clock.advance(settings.nbk.interval)  # one fetch per slot: the next run is the next slot's
+        upstream.fake.nbk_days[second_day]["USD"] = ("480.10", 1, "UP", "+1.33")
+        clock.advance(settings.source_config("nbk").interval)  # one fetch per slot: the next run is the next slot's
         pokes.append(await refresher.run("nbk"))
         return web.Response(status=204)
 

@@ -110,10 +110,11 @@ class Planner:
         today = astana_date(now)
         floor = self._floor(state)
         last = state.last_attempt or EPOCH
+        again = floor if state.failures and state.open_until else last + interval  # failing: when the breaker opens
         if not uncovered:  # standing by: only rate fallbacks are asked, at most once per interval (cross-check)
             if not self.is_rates(source):
                 return None
-            return Run(source, "today", today, max(floor, last + interval))
+            return Run(source, "today", today, max(floor, again))
         mine = self.holds(source, entries, now)
         if not any(item in mine for item in uncovered):
             need_since = self._need_since(source, earlier, uncovered, entries, status, now)
@@ -123,7 +124,7 @@ class Planner:
             held = [mine[item] for item in uncovered if item in mine]
             if all(entry.fetched_at < midnight(today) for entry in held):  # tomorrow's, switched in: confirm
                 return Run(source, "today", today, max(floor, midnight(today) + CONFIRM_AFTER_MIDNIGHT))
-        return Run(source, "today", today, max(floor, last + interval))
+        return Run(source, "today", today, max(floor, again))
 
     def _need_since(
         self,

@@ -19,6 +19,7 @@ class Supervisor:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.down: set[str] = set()
+        self._closing = False
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
@@ -29,8 +30,12 @@ class Supervisor:
         while True:
             try:
                 await run()
+                if self._closing:  # ended by the shutdown (a library can swallow the cancellation)
+                    return
                 log.error("%s ended unexpectedly; restarting it", name)
             except Exception:  # the task boundary: whatever broke, the task comes back
+                if self._closing:
+                    return
                 log.exception("%s failed; restarting it in %.1f s", name, delay)
             self.down.add(name)
             self.restarts.labels(name).inc()
@@ -39,6 +44,7 @@ class Supervisor:
             self.down.discard(name)
 
     async def close(self, timeout: float = 3.0) -> None:
+        self._closing = True
         for task in self._tasks:
             task.cancel()
         if self._tasks:

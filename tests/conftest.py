@@ -86,6 +86,16 @@ async def upstream(aiohttp_server: AiohttpServer, clock: FakeClock) -> AsyncIter
 
 
 @pytest.fixture
+async def live_upstream(aiohttp_server: AiohttpServer) -> AsyncIterator[Upstreams]:
+    """The fake upstreams on the real clock, for a real ``ticker serve`` process (it runs on the real clock)."""
+    fake = Upstream()
+    fake.nbk_date = None  # NBK's rates on every date: today's, whatever today is
+    server: TestServer = await aiohttp_server(fake.app())
+    yield Upstreams(fake, str(server.make_url("")).rstrip("/"))
+    fake.release.set()
+
+
+@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
 

@@ -360,11 +360,6 @@ async def test_a_null_never_replaces_a_good_temperature_and_met_no_takes_over_wh
     assert (shown["almaty"]["source"], shown["almaty"]["stale"]) == ("met_no", False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service bug: plan.py asks met_no only once open_meteo's held value for the city turns stale, "
-    "not when open_meteo answers null for it (#8 point 5: 'the next source is asked for that item at once')",
-)
 async def test_a_null_asks_met_no_at_once_even_while_the_last_good_value_is_current(
     start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams, clock: FakeClock
 ) -> None:

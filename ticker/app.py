@@ -141,6 +141,7 @@ def create_app(
         supervisor.start("store-follow", store.follow)
         supervisor.start("store-watch", store.watch)
         yield
+        store.stop()
         await supervisor.close()
 
     async def fetching_ctx(app: web.Application) -> AsyncIterator[None]:

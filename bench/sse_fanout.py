@@ -54,9 +54,11 @@ class Bench:
 
     def served(self, request: web.Request, response: web.StreamResponse) -> None:
         """on_response_prepare of the fake: the first NBK document carrying the current change."""
-        body = getattr(response, "body", None)
-        fresh = self.marker is not None and self.served_at is None and request.path.startswith("/rss/")
-        if fresh and body and b">" + self.marker.split(b":")[1] in bytes(body):  # type: ignore[union-attr]
+        marker = self.marker
+        if marker is None or self.served_at is not None or not request.path.startswith("/rss/"):
+            return
+        body = response.body if isinstance(response, web.Response) else None
+        if isinstance(body, bytes | bytearray) and b">" + marker.split(b":")[1] in body:
             self.served_at = time.monotonic()
 
     async def subscriber(self, session: aiohttp.ClientSession, url: str, ready: asyncio.Event) -> None:

@@ -10,11 +10,11 @@ import functools
 import gzip
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from aiohttp import hdrs, web
-from multidict import istr
+from multidict import CIMultiDict, istr
 
 from ticker.clock import Clock
 from ticker.snapshot import Rendered, Snapshot
@@ -88,12 +88,13 @@ def choose_coding(accept_encoding: str) -> str | None:
     return None
 
 
-def _tags(header: str) -> set[str]:
+@functools.lru_cache(maxsize=256)  # a poller sends the same If-None-Match until the data changes
+def _tags(header: str) -> frozenset[str]:
     tags = set()
     for raw in header.split(","):
         tag = raw.strip().removeprefix("W/").strip('"')
         tags.add(tag.partition("-")[0])  # "abc-gzip" names the same data as "abc"
-    return tags
+    return frozenset(tags)
 
 
 def not_modified(headers: Mapping[str, str], rendered: Rendered) -> bool:
@@ -117,7 +118,15 @@ def compress(body: bytes, coding: str) -> bytes:
     return gzip.compress(body, compresslevel=9, mtime=0)
 
 
-Variant = tuple[dict[istr, str], dict[istr, str]]  # headers for a 200, and for a 304
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """Complete header sets for one (rendering, coding, origin, policy), built once, in the type aiohttp keeps
+    (``web.Response`` copies a ``CIMultiDict`` at C speed; a dict it converts key by key)."""
+
+    ok: CIMultiDict[str]  # for a 200
+    not_modified: CIMultiDict[str]  # for a 304
+    near_at: datetime | None  # from this instant on, max-age is capped by the time left: recomputed per request
+    policy: CachePolicy  # held, so that the id() in the variant's key stays this policy's while it is cached
 
 
 class Responder:
@@ -129,22 +138,28 @@ class Responder:
         self.clock = clock
         self._version = -1
         self._codings: dict[tuple[str, str], bytes] = {}
-        self._variants: dict[tuple[str, str | None, str | None, CachePolicy], Variant] = {}
+        self._any = cors.any
+        # keyed by id(policy), not the policy: a frozen dataclass hashes in Python, on every request
+        self._variants: dict[tuple[str, str | None, str | None, int], Variant] = {}
 
-    def _headers(self, rendered: Rendered, coding: str | None, origin: str | None, cache: str) -> Variant:
-        headers = {
-            hdrs.CONTENT_TYPE: JSON,
-            hdrs.CACHE_CONTROL: cache,
-            ETAG: f'"{rendered.tag}-{coding}"' if coding else rendered.etag,
-            hdrs.VARY: "Accept-Encoding" if self.cors.any else "Accept-Encoding, Origin",
-        }
+    def _headers(
+        self, rendered: Rendered, coding: str | None, origin: str | None, cache: str, policy: CachePolicy
+    ) -> Variant:
+        headers: CIMultiDict[str] = CIMultiDict()
+        headers[hdrs.CONTENT_TYPE] = JSON
+        headers[hdrs.CACHE_CONTROL] = cache
+        headers[ETAG] = f'"{rendered.tag}-{coding}"' if coding else rendered.etag
+        headers[hdrs.VARY] = "Accept-Encoding" if self.cors.any else "Accept-Encoding, Origin"
         if rendered.last_modified:
             headers[hdrs.LAST_MODIFIED] = rendered.last_modified
         if coding:
             headers[hdrs.CONTENT_ENCODING] = coding
-        headers.update((istr(k), v) for k, v in self.cors.headers(origin).items() if k != "Vary")
-        bare = {k: v for k, v in headers.items() if k not in (hdrs.CONTENT_TYPE, hdrs.CONTENT_ENCODING)}
-        return headers, bare
+        headers.extend((istr(k), v) for k, v in self.cors.headers(origin).items() if k != "Vary")
+        bare = CIMultiDict((k, v) for k, v in headers.items() if k not in (hdrs.CONTENT_TYPE, hdrs.CONTENT_ENCODING))
+        near_at = None
+        if cache != NOT_SETTLED and rendered.expires_at is not None:
+            near_at = rendered.expires_at - timedelta(seconds=policy.max_age)
+        return Variant(headers, bare, near_at, policy)
 
     def _cache_control(self, rendered: Rendered, policy: CachePolicy) -> tuple[str, bool]:
         """The header, and whether it may be kept: max-age never outlives the first value shown as current."""
@@ -156,9 +171,6 @@ class Responder:
                 return policy.header(max(0, left)), False
         return policy.header(), True
 
-    def _near(self, expires_at: datetime, policy: CachePolicy) -> bool:
-        return (expires_at - self.clock()).total_seconds() < policy.max_age
-
     def respond(self, request: web.Request, rendered: Rendered, policy: CachePolicy) -> web.Response:
         """The hot path: body, codings and headers were computed at the last change and are looked up."""
         if self.snapshot.version != self._version:
@@ -168,23 +180,25 @@ class Responder:
         req_headers = request.headers
         accept = req_headers.get(hdrs.ACCEPT_ENCODING)
         coding = choose_coding(accept) if accept else None
-        origin = None if self.cors.any else req_headers.get(hdrs.ORIGIN)
+        origin = None if self._any else req_headers.get(hdrs.ORIGIN)
         if origin is not None and origin not in self.cors.origins:
             origin = None  # keys stay bounded by the allow-list, whatever clients send
-        key = (rendered.tag, coding, origin, policy)
+        key = (rendered.tag, coding, origin, id(policy))
         variant = self._variants.get(key)
-        if variant is None or (rendered.expires_at is not None and self._near(rendered.expires_at, policy)):
+        # the clock is read on every request whose answer shows a value that turns stale: once that instant is
+        # closer than max-age, Cache-Control is computed afresh, per request (it was Responder._near)
+        if variant is None or (variant.near_at is not None and self.clock() > variant.near_at):
             cache, keep = self._cache_control(rendered, policy)
-            variant = self._headers(rendered, coding, origin, cache)
+            variant = self._headers(rendered, coding, origin, cache, policy)
             if keep:
                 self._variants[key] = variant
         if (hdrs.IF_NONE_MATCH in req_headers or hdrs.IF_MODIFIED_SINCE in req_headers) and not_modified(
             req_headers, rendered
         ):
-            return web.Response(status=304, headers=variant[1].copy())
+            return web.Response(status=304, headers=variant.not_modified)  # aiohttp copies the headers
         body = rendered.body
         if coding:
             body = self._codings.get((rendered.tag, coding)) or self._codings.setdefault(
                 (rendered.tag, coding), compress(rendered.body, coding)
             )
-        return web.Response(body=body, headers=variant[0].copy())
+        return web.Response(body=body, headers=variant.ok)

@@ -234,9 +234,9 @@ async def test_a_whole_day_of_the_default_nbk_schedule_stays_within_twenty_reque
     while clock.now < at("2026-04-02 00:00:10"):  # the scheduler's ticks, one a minute of fake time
         asked = upstream.fake.hits["nbk"]
         await run_due(client)
-        if known_next is None and upstream.fake.hits["nbk"] > asked:
-            if rates(await strip(client))["USD"]["next"] is not None:
-                known_next = clock.now
+        fetched = known_next is None and upstream.fake.hits["nbk"] > asked
+        if fetched and rates(await strip(client))["USD"]["next"] is not None:
+            known_next = clock.now
         clock.advance(60)
     print("nbk requests in a day:", upstream.fake.hits["nbk"], "next known at", known_next)
     assert upstream.fake.hits["nbk"] <= 20, upstream.fake.hits["nbk"]

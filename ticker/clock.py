@@ -5,6 +5,7 @@ Nothing else in the service reads the wall clock; everything that needs the time
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
@@ -12,8 +13,7 @@ Clock = Callable[[], datetime]
 ASTANA = timezone(timedelta(hours=5), "Asia/Almaty")
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+utcnow: Clock = functools.partial(datetime.now, UTC)  # no Python frame: read on every strip request
 
 
 def astana_date(now: datetime) -> date:

@@ -20,6 +20,7 @@ class Supervisor:
         self.max_delay = max_delay
         self.down: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
 
     def start(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
         self._tasks.append(asyncio.create_task(self._keep(name, run), name=f"ticker-{name}"))
@@ -29,9 +30,13 @@ class Supervisor:
         while True:
             try:
                 await run()
-                log.error("%s ended unexpectedly; restarting it", name)
+                if not self._closing:
+                    log.error("%s ended unexpectedly; restarting it", name)
             except Exception:  # the task boundary: whatever broke, the task comes back
-                log.exception("%s failed; restarting it in %.1f s", name, delay)
+                if not self._closing:
+                    log.exception("%s failed; restarting it in %.1f s", name, delay)
+            if self._closing:  # closed, but the body swallowed its cancellation (redis-py can): end here
+                return
             self.down.add(name)
             self.restarts.labels(name).inc()
             await asyncio.sleep(delay)
@@ -39,6 +44,7 @@ class Supervisor:
             self.down.discard(name)
 
     async def close(self, timeout: float = 3.0) -> None:
+        self._closing = True
         for task in self._tasks:
             task.cancel()
         if self._tasks:

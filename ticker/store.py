@@ -57,7 +57,7 @@ class Store:
         self.entries: dict[str, Entries] = {}  # the local copy: read by the refresher and the snapshot
         self.status: dict[str, SourceStatus] = {}
         self.ok = True
-        self._claims: dict[str, str] = {}
+        self._claims: dict[str, tuple[str, float]] = {}  # key -> (owner, loop time it lapses), as Redis's PX
         self._listeners: list[Callable[[], None]] = []
 
     # --- the local copy -----------------------------------------------------------------------------
@@ -122,15 +122,15 @@ class Store:
                 return await self.shared.claim(key, ttl, owner)
             except StoreError as exc:
                 self._set_ok(False, str(exc))  # fetch anyway: better twice than never
+        now = asyncio.get_running_loop().time()
+        self._claims = {k: held for k, held in self._claims.items() if held[1] > now}  # lapsed claims go
         if key in self._claims:
             return False
-        if len(self._claims) > 256:
-            self._claims.clear()  # keys name past planned runs; only the recent ones matter
-        self._claims[key] = owner
+        self._claims[key] = (owner, now + ttl)
         return True
 
     async def release(self, key: str, owner: str) -> None:
-        if self._claims.get(key) == owner:
+        if self._claims.get(key, ("", 0.0))[0] == owner:
             del self._claims[key]
         if self.shared is not None:
             try:

@@ -19,8 +19,8 @@ class Supervisor:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.down: set[str] = set()
-        self._closing = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
 
     def start(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
         self._tasks.append(asyncio.create_task(self._keep(name, run), name=f"ticker-{name}"))
@@ -30,13 +30,13 @@ class Supervisor:
         while True:
             try:
                 await run()
-                if self._closing:  # ended by the shutdown (a library can swallow the cancellation)
-                    return
-                log.error("%s ended unexpectedly; restarting it", name)
+                if not self._closing:
+                    log.error("%s ended unexpectedly; restarting it", name)
             except Exception:  # the task boundary: whatever broke, the task comes back
-                if self._closing:
-                    return
-                log.exception("%s failed; restarting it in %.1f s", name, delay)
+                if not self._closing:
+                    log.exception("%s failed; restarting it in %.1f s", name, delay)
+            if self._closing:  # closed, but the body swallowed its cancellation (redis-py can): end here
+                return
             self.down.add(name)
             self.restarts.labels(name).inc()
             await asyncio.sleep(delay)

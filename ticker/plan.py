@@ -114,7 +114,7 @@ class Planner:
         if not uncovered:  # standing by: only rate fallbacks are asked, at most once per interval (cross-check)
             if not self.is_rates(source):
                 return None
-            return Run(source, "today", today, max(floor, again))
+            return Run(source, "today", today, max(floor, last + interval))
         mine = self.holds(source, entries, now)
         if not any(item in mine for item in uncovered):
             need_since = self._need_since(source, earlier, uncovered, entries, status, now)

@@ -7,29 +7,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
-from providers.base import Rate, Temperature
-from ticker.clock import astana_date
 from ticker.models import Readiness, SourceReport
 from ticker.settings import Settings
-from ticker.state import Entries, SourceStatus, current, was_current
+from ticker.state import SourceStatus, current, was_current, why_not_current
 from ticker.store import Store
-
-
-def _why_not_current(entries: Entries, stale_after: timedelta, now: datetime) -> str:
-    rates = [e.record for e in entries.values() if isinstance(e.record, Rate)]
-    temperatures = [e.record for e in entries.values() if isinstance(e.record, Temperature)]
-    if rates:
-        newest = (
-            max(r.valid_on for r in rates if r.valid_on <= astana_date(now))
-            if any(r.valid_on <= astana_date(now) for r in rates)
-            else None
-        )
-        dated = newest.isoformat() if newest else "tomorrow only"
-        return f"newest data dated {dated}, today is {astana_date(now).isoformat()}"
-    if temperatures:
-        observed = max(t.observed_at for t in temperatures)
-        return f"newest observation {observed:%Y-%m-%dT%H:%M}Z, more than {stale_after.total_seconds():g} s ago"
-    return "no data yet"
 
 
 def report(settings: Settings, store: Store, now: datetime, *, tasks_down: list[str], warnings: list[str]) -> Readiness:
@@ -46,7 +27,7 @@ def report(settings: Settings, store: Store, now: datetime, *, tasks_down: list[
             ready_kinds[kind] = True
         reason = None
         if not holds_current:
-            reason = _why_not_current(entries, stale_after, now)
+            reason = why_not_current((e.record for e in entries.values()), now, stale_after)
             if status.failures and status.last_error:
                 reason += f"; last error: {status.last_error}"
         reports.append(

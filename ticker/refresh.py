@@ -26,13 +26,13 @@ from ticker.clock import Clock, astana_date
 from ticker.metrics import Metrics
 from ticker.plan import Planner, Run
 from ticker.settings import Settings
-from ticker.state import Entry, SourceStatus, confirm, current, item_of, key_of
+from ticker.state import Entry, SourceStatus, ahead, confirm, current, item_of, key_of, older, why_not_current
 from ticker.store import Store
 from ticker.validate import Validator
 
 log = logging.getLogger("ticker.fetch")
 
-Outcome = Literal["ok", "failed", "not_yet", "claimed", "busy"]
+Outcome = Literal["ok", "failed", "not_yet", "claimed", "busy", "error"]
 
 
 class Refresher:
@@ -81,12 +81,21 @@ class Refresher:
                 continue  # a run of an earlier source is in flight: it hands over when it ends, if need be
             run = self.due(source)
             if run is not None:
-                task = asyncio.create_task(self.run(run), name=f"ticker-fetch-{source}")
+                task = asyncio.create_task(self._guarded(run), name=f"ticker-fetch-{source}")
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
                 started.append(task)
                 begun.add(source)
         return started
+
+    async def _guarded(self, run: Run) -> Outcome:
+        """The job boundary: a bug in a run is logged with its traceback and counted, never lost in a task."""
+        try:
+            return await self.run(run)
+        except Exception:  # the job boundary
+            log.exception("%s: unexpected error in a %s run; the plan will try again", run.source, run.purpose)
+            self.metrics.fetches.labels(run.source, "error").inc()
+            return "error"
 
     async def run_due(self) -> list[Outcome]:
         """Start what is due and wait for it (tests and ``ticker fetch``)."""
@@ -143,7 +152,7 @@ class Refresher:
             return "not_yet"
         stale_after = self.planner.stale_after[source]
         if not any(current(record, now, stale_after) for record in accepted):
-            await self._failed(source, now, FormatError(self._outdated(source, accepted, now)))
+            await self._failed(source, now, FormatError(why_not_current(accepted, now, stale_after)))
             return "failed"
         await self._succeeded(source, now, accepted, missing=self._lacking(source, accepted))
         return "ok"
@@ -179,18 +188,6 @@ class Refresher:
                 newest[item_of(entry.record)] = entry
         return newest
 
-    def _outdated(self, source: str, records: Sequence[Record], now: datetime) -> str:
-        rates = [r for r in records if isinstance(r, Rate)]
-        today = astana_date(now)
-        if rates:
-            newest = max(r.valid_on for r in rates)
-            if newest > today:
-                return f"no rate for {today.isoformat()} in the answer, only for {newest.isoformat()}"
-            return f"newest data dated {newest.isoformat()}, today is {today.isoformat()}"
-        observed = max(r.observed_at for r in records if isinstance(r, Temperature))
-        limit = self.planner.stale_after[source].total_seconds()
-        return f"newest observation {observed:%Y-%m-%dT%H:%M}Z is more than {limit:g} s old"
-
     async def _keep(self, source: str, accepted: list[Record], now: datetime) -> None:
         """Store what the answer brought, where it tells something: an older observation never replaces a
         newer one, nothing dated beyond tomorrow is kept, and a value we hold already that is no longer
@@ -203,9 +200,9 @@ class Refresher:
             have = old.get(key_of(r))
             if isinstance(r, Rate) and r.valid_on > tomorrow:
                 continue
-            if have is not None and _older(r, have.record):
+            if have is not None and older(r, have.record):
                 continue
-            if have is not None and have.record == r and not current(r, now, stale_after) and not _ahead(r, now):
+            if have is not None and have.record == r and not current(r, now, stale_after) and not ahead(r, now):
                 continue
             keep.append(r)
         if keep:
@@ -282,15 +279,6 @@ class Refresher:
             with contextlib.suppress(Exception):
                 await self.store.release(key, self.owner)
         self._claimed.clear()
-
-
-def _older(record: Record, held: Record) -> bool:
-    return isinstance(record, Temperature) and isinstance(held, Temperature) and record.observed_at < held.observed_at
-
-
-def _ahead(record: Record, now: datetime) -> bool:
-    """Tomorrow's rate: confirming it again is news even though it is not current yet."""
-    return isinstance(record, Rate) and record.valid_on > astana_date(now)
 
 
 def _when(record: Record) -> datetime | date:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -25,6 +26,8 @@ from ticker.strip import Built, StripBuilder
 View = Literal["ticker", "rates", "weather"]
 _CACHE_SIZE = 512
 _TIMER_SLACK = 0.05  # seconds after the instant, so the clock has surely passed it
+_RETRY_TIMER = 5.0
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,15 @@ class Snapshot:
         when = self.build(self.default, now).next_change
         if when is not None:
             delay = max(0.0, (when - now).total_seconds()) + _TIMER_SLACK
-            self._timer = asyncio.get_running_loop().call_later(delay, self.invalidate)
+            self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        """The timer's boundary: a failure is logged and the timer tried again, never left disarmed."""
+        try:
+            self.invalidate()
+        except Exception:  # the callback boundary: nothing else would see it
+            log.exception("re-rendering the strip on its timer failed; trying again in %g s", _RETRY_TIMER)
+            self._timer = asyncio.get_running_loop().call_later(_RETRY_TIMER, self._on_timer)
 
     def close(self) -> None:
         self._closed = True

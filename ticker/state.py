@@ -95,6 +95,32 @@ def current_from(record: Record) -> datetime | None:
     return midnight(record.valid_on) if isinstance(record, Rate) else None
 
 
+def why_not_current(records: Iterable[Record], now: datetime, stale_after: timedelta) -> str:
+    """For /readyz and the failure of a run: what the source had instead of a current value."""
+    held = list(records)
+    today = astana_date(now)
+    rates = [r.valid_on for r in held if isinstance(r, Rate)]
+    if rates:
+        past = [day for day in rates if day <= today]
+        if not past:
+            return f"no rate for {today.isoformat()}, only for {max(rates).isoformat()}"
+        return f"newest data dated {max(past).isoformat()}, today is {today.isoformat()}"
+    observed = [r.observed_at for r in held if isinstance(r, Temperature)]
+    if observed:
+        return f"newest observation {max(observed):%Y-%m-%dT%H:%M}Z, more than {stale_after.total_seconds():g} s ago"
+    return "no data yet"
+
+
+def older(record: Record, held: Record) -> bool:
+    """An observation from before the one held (it never replaces it)."""
+    return isinstance(record, Temperature) and isinstance(held, Temperature) and record.observed_at < held.observed_at
+
+
+def ahead(record: Record, now: datetime) -> bool:
+    """Tomorrow's rate (or later): never shown as current."""
+    return isinstance(record, Rate) and record.valid_on > astana_date(now)
+
+
 def was_current(entry: Entry, stale_after: timedelta) -> bool:
     """Current at the moment it was stored (a restart from Redis with the upstreams down is ready at once)."""
     return current(entry.record, entry.fetched_at, stale_after)

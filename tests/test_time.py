@@ -242,3 +242,18 @@ async def test_a_whole_day_of_the_default_nbk_schedule_stays_within_twenty_reque
     assert upstream.fake.hits["nbk"] <= 20, upstream.fake.hits["nbk"]
     assert known_next is not None and known_next <= at("2026-04-01 16:10")  # published at 16:00
     assert rates(await strip(client))["USD"]["date"] == "2026-04-02"
+
+
+async def test_a_day_on_which_nbk_never_publishes_tomorrow_stays_within_twenty_requests(
+    start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams, clock: FakeClock
+) -> None:
+    upstream.fake.nbk_date = None
+    clock.now = at("2026-04-01 00:00:10")
+    upstream.fake.nbk_published_through = date(2026, 4, 1)  # tomorrow's never comes out today
+    client = await start_app(make_settings(rate_sources=["nbk"], nbk={"interval": 14400}, breaker_cooldown=30))
+    while clock.now < at("2026-04-01 23:59:10"):
+        await run_due(client)
+        clock.advance(60)
+    print("nbk requests on a day without publication:", upstream.fake.hits["nbk"])
+    assert 10 <= upstream.fake.hits["nbk"] <= 20, upstream.fake.hits["nbk"]  # it did keep asking, politely
+    assert rates(await strip(client))["USD"]["next"] is None

@@ -33,8 +33,9 @@ CONFIRM_AFTER_MIDNIGHT = timedelta(seconds=60)
 # Astana wall-clock time from which tomorrow's rates are asked for (NBK: KASE 15:30 + cross rates at 16:00;
 # CBR: about 15:30 Moscow = 17:30 Astana). Sources not listed are asked for today only.
 PUBLISHES: dict[str, time] = {"nbk": time(15, 45), "cbr": time(17, 45)}
-# minutes after the publication time: every 5 for half an hour, then further and further apart
-POLLS = (0, 5, 10, 15, 20, 25, 30, 45, 75, 135, 255, 495)
+# minutes after the publication time: every 5 for half an hour, every 10 for the next half hour (tomorrow's
+# rate known within 10 minutes of a publication up to 16:45), then further and further apart
+POLLS = (0, 5, 10, 15, 20, 25, 30, 40, 50, 60, 75, 105, 165, 285, 525)
 
 
 @dataclass(frozen=True)

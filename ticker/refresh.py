@@ -148,7 +148,10 @@ class Refresher:
             if any(isinstance(r, Rate) and r.valid_on == run.day for r in accepted):
                 await self._succeeded(source, now, accepted, next_attempt=True)
                 return "ok"
-            await self._set_status(self._status(source).model_copy(update={"next_attempt": now}))
+            update: dict[str, object] = {"next_attempt": now}
+            if any(current(r, now, self.planner.stale_after[source]) for r in accepted):
+                update["last_attempt"] = now  # the answer confirmed today's rates: no safety fetch needed soon
+            await self._set_status(self._status(source).model_copy(update=update))
             return "not_yet"
         stale_after = self.planner.stale_after[source]
         if not any(current(record, now, stale_after) for record in accepted):

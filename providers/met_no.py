@@ -15,9 +15,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import ClassVar, NamedTuple
 
 import aiohttp
@@ -25,7 +23,6 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from providers.base import (
     Clock,
-    FormatError,
     Kind,
     Location,
     ProviderError,
@@ -38,6 +35,7 @@ from providers.base import (
     narrow,
     validated,
 )
+from providers.conditional import ConditionalCache
 from providers.http import read_bounded
 
 log = logging.getLogger(__name__)
@@ -104,21 +102,6 @@ def parse(body: bytes, now: datetime) -> Reading:
     return pick(load(body), now)
 
 
-@dataclass
-class _Cached:
-    forecast: Forecast
-    expires: datetime | None
-    last_modified: str | None
-
-
-def _expires(value: str | None) -> datetime | None:
-    try:
-        when = parsedate_to_datetime(value) if value else None
-    except (TypeError, ValueError):
-        return None  # "-1", "0" or garbage: already expired
-    return when if when is not None and when.tzinfo is not None else None
-
-
 class MetNo:
     """MET Norway Locationforecast: one conditional GET per city; cities that fail are left out, all failing raises."""
 
@@ -130,35 +113,25 @@ class MetNo:
         self.config = narrow(config, Config)
         self.locations = tuple(locations)
         self._clock = clock
-        self._cache: dict[str, _Cached] = {}
+        self._cache: ConditionalCache[Forecast] = ConditionalCache(clock)
 
     async def _forecast(self, session: aiohttp.ClientSession, location: Location) -> Forecast:
-        cached = self._cache.get(location.id)
-        if cached and cached.expires is not None and self._clock() < cached.expires:
-            return cached.forecast
-        headers = {"User-Agent": self.config.user_agent, "Accept": "application/json"}
-        if cached and cached.last_modified:
-            headers["If-Modified-Since"] = cached.last_modified
+        held = self._cache.fresh(location.id)
+        if held is not None:
+            return held
         response = await read_bounded(
             session,
             f"{self.config.base_url}/weatherapi/locationforecast/2.0/compact",
             params={"lat": coordinate(location.latitude), "lon": coordinate(location.longitude)},
-            headers=headers,
+            headers={"User-Agent": self.config.user_agent, "Accept": "application/json"}
+            | self._cache.validators(location.id),
             timeout=self.config.timeout,
             max_bytes=self.config.max_bytes,
             ok_statuses=(200, 203, 304),
         )
-        last_modified = response.headers.get("Last-Modified")
-        if response.status == 304:
-            if cached is None:
-                raise FormatError("304 Not Modified without a cached document")
-            forecast, last_modified = cached.forecast, last_modified or cached.last_modified
-        else:
-            if response.status == 203:
-                log.warning("met_no: 203, this product version is deprecated or beta")
-            forecast = load(response.body)
-        self._cache[location.id] = _Cached(forecast, _expires(response.headers.get("Expires")), last_modified)
-        return forecast
+        if response.status == 203:
+            log.warning("met_no: 203, this product version is deprecated or beta")
+        return self._cache.update(location.id, response, load)
 
     async def _one(self, session: aiohttp.ClientSession, location: Location) -> Temperature | ProviderError:
         try:

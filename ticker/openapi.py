@@ -111,7 +111,14 @@ def spec() -> dict[str, Any]:
             "version": __version__,
             "description": "KZT exchange rates and city temperatures, as a header strip for web pages. "
             f"Rate sources: {_sources('rates')}. Weather sources: {_sources('weather')}. "
-            "`TICKER_RATE_SOURCES` and `TICKER_WEATHER_SOURCES` choose and order them.",
+            "`TICKER_RATE_SOURCES` and `TICKER_WEATHER_SOURCES` choose and order them.\n\n"
+            "Time (Astana is UTC+5): a rate is current on the Astana date it is in force on (NBK dates every "
+            "calendar day; CBR's Saturday document is in force through Monday); a rate dated tomorrow is never "
+            "current, it is `next` until Astana midnight, when it becomes `rate` without a fetch. A temperature "
+            "is current while its own `observed_at` is within its source's STALE_AFTER. Every item carries "
+            "`stale_at`, the instant it turns stale if nothing newer arrives; `max-age` never outlives the "
+            "earliest one. `updated_at` and Last-Modified come from data times: never in the future, never "
+            "backwards. /readyz lists each source's reason and the cross-check `warnings`.",
         },
         "paths": {
             "/v1/ticker": _strip_path(Ticker, "Rates and weather, in configured order"),

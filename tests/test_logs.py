@@ -7,12 +7,14 @@ import logging
 import os
 import signal
 import sys
+from datetime import UTC, datetime
 
 import pytest
 
 from tests.conftest import Upstreams
 from tests.redis_proc import free_port
 from ticker.logs import BadRequestFilter, LineFormatter
+from ticker.scheduler import start_scheduler, stop_scheduler
 
 
 def _env(url: str, port: int) -> dict[str, str]:
@@ -83,3 +85,41 @@ def test_the_filter_leaves_real_errors_alone() -> None:
     assert quiet.filter(record)
     assert record.levelname == "ERROR"
     assert "Traceback" in formatter.format(record) and "RuntimeError: a bug" in formatter.format(record)
+
+
+class _Refresher:
+    def __init__(self) -> None:
+        self.pokes = 0
+
+    def poke(self) -> list[asyncio.Task[str]]:
+        self.pokes += 1
+        return []
+
+
+async def test_stopping_the_scheduler_on_a_busy_loop_logs_no_cancelled_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A tick created after the stop was asked for but before it took effect (the loop busy closing thousands of
+    streams) was cancelled unstarted, and APScheduler logged "Error running job" with a CancelledError."""
+    caplog.set_level(logging.DEBUG, logger="apscheduler")
+    refresher = _Refresher()
+    scheduler = start_scheduler(refresher)  # type: ignore[arg-type]
+    job = scheduler.get_job("tick")
+    stopping = asyncio.create_task(stop_scheduler(scheduler))
+    await asyncio.sleep(0)  # the stop has begun...
+    scheduler._lookup_executor("default").submit_job(job, [datetime.now(UTC)])  # ...and a tick lands
+    await stopping
+    await asyncio.sleep(0.05)
+    assert not scheduler.running
+    errors = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not errors, [r.getMessage() for r in errors]
+    assert "CancelledError" not in caplog.text
+
+
+async def test_a_stopped_scheduler_ticks_no_more() -> None:
+    refresher = _Refresher()
+    scheduler = start_scheduler(refresher)  # type: ignore[arg-type]
+    await stop_scheduler(scheduler)
+    pokes = refresher.pokes
+    await asyncio.sleep(1.2)
+    assert refresher.pokes == pokes

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import re
+import string
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any, Literal
@@ -14,13 +17,15 @@ import pytest
 from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from multidict import MultiDict
 
 from tests.fakes import Upstream
 from tests.redis_proc import free_port
 from ticker.app import create_app
 from ticker.appkeys import REFRESHER
 from ticker.models import Rates, Readiness, Ticker, Weather
-from ticker.openapi import spec
+from ticker.openapi import _ALTERNATES, spec
+from ticker.query import QueryError, default_query, parse_query
 from ticker.settings import Settings
 
 MODELS: dict[str, Any] = {"/v1/ticker": Ticker, "/v1/rates": Rates, "/v1/weather": Weather, "/readyz": Readiness}
@@ -128,3 +133,57 @@ def test_fuzzing_every_documented_endpoint_finds_no_server_error(
             MODELS[path].model_validate_json(resp.read())
     finally:
         conn.close()
+
+
+def test_the_case_alternates_are_every_character_that_folds_onto_an_ascii_letter() -> None:
+    folding = {
+        chr(cp)
+        for cp in range(128, sys.maxunicode + 1)
+        if any(len(f) == 1 and f in string.ascii_letters for f in (chr(cp).upper(), chr(cp).lower()))
+    }
+    assert folding == set(_ALTERNATES)
+
+
+def _pattern(document: dict[str, Any], name: str) -> str:
+    params = document["paths"]["/v1/ticker"]["get"]["parameters"]
+    pattern: str = next(p["schema"]["pattern"] for p in params if p["name"] == name)
+    return pattern
+
+
+LIST_ALPHABET = "USDEURBCNYusdeurbcnyASTNLMYastnlmy, \t\u017f\u0131\u212ax"
+
+
+@settings(max_examples=400, deadline=None)
+@given(name=st.sampled_from(["currencies", "cities"]), value=st.text(st.sampled_from(LIST_ALPHABET), max_size=16))
+def test_a_list_parameter_matches_its_pattern_exactly_when_the_service_accepts_it(name: str, value: str) -> None:
+    """schemathesis holds the service to its spec both ways: a value the pattern allows must be answered 2xx, a
+    value it forbids 4xx. Lists made of the configured values, commas, blanks and the odd case alternate."""
+    defaults = Settings()
+    query = default_query(defaults)
+    try:
+        parse_query(MultiDict({name: value}), query)
+        accepted = True
+    except QueryError:
+        accepted = False
+    assert bool(re.fullmatch(_pattern(spec(defaults), name), value)) == accepted, value
+    for sample in ("USD,eur", " usd , CNY ", "astana", "Almaty,ASTANA,astana"):
+        param = "cities" if sample.lower().strip().startswith(("astana", "almaty")) else "currencies"
+        assert re.fullmatch(_pattern(spec(), param), sample)
+    for sample in ("", ",", "USD,", "usd,,eur", "GBP", "astana almaty"):
+        assert not re.fullmatch(_pattern(spec(), "currencies"), sample)
+        assert not re.fullmatch(_pattern(spec(), "cities"), sample)
+
+
+def test_the_spec_lists_the_configured_values() -> None:
+    custom = Settings(currencies=["USD", "GBP"])
+    pattern = _pattern(spec(custom), "currencies")
+    assert re.fullmatch(pattern, "gbp,usd") and not re.fullmatch(pattern, "EUR")
+
+
+def test_the_stream_events_are_described_with_their_json_data() -> None:
+    media = spec()["paths"]["/v1/stream"]["get"]["responses"]["200"]["content"]["text/event-stream"]
+    events = {e["properties"]["event"]["const"]: e for e in media["schema"]["oneOf"]}
+    assert set(events) == {"ticker", "close"}
+    data = events["ticker"]["properties"]["data"]
+    assert data["contentMediaType"] == "application/json"
+    assert data["contentSchema"] == {"$ref": "#/components/schemas/Ticker"}

@@ -40,7 +40,7 @@ from ticker.crosscheck import CrossCheck
 from ticker.metrics import Metrics
 from ticker.refresh import Refresher
 from ticker.respond import CachePolicy, Cors, Responder
-from ticker.scheduler import start_scheduler
+from ticker.scheduler import start_scheduler, stop_scheduler
 from ticker.settings import Settings
 from ticker.snapshot import Snapshot, View
 from ticker.sources import build_providers
@@ -149,7 +149,7 @@ def create_app(
         scheduler = start_scheduler(refresher) if schedule and settings.role != "api" else None
         yield
         if scheduler is not None:
-            scheduler.shutdown(wait=False)
+            await stop_scheduler(scheduler)
         await refresher.close()
 
     async def end_streams(app: web.Application) -> None:

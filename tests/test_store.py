@@ -482,6 +482,15 @@ async def test_backend_resyncs_after_a_reconnect(own_redis: RedisProcess) -> Non
         await backend.close()
 
 
+async def test_backend_keeps_the_newest_status(backend: RedisBackend) -> None:
+    """A replica writing back its older status after a failover never replaces a newer one."""
+    await backend.write_status(status(T0 + timedelta(minutes=1)))
+    await backend.write_status(status(T0, failures=1))
+    assert (await backend.load("nbk"))[1] == {"nbk": status(T0 + timedelta(minutes=1))}
+    await backend.write_status(status(T0 + timedelta(minutes=2), failures=1))
+    assert (await backend.load("nbk"))[1] == {"nbk": status(T0 + timedelta(minutes=2), failures=1)}
+
+
 async def test_backend_claims_expire_and_release_only_for_their_owner(backend: RedisBackend, redis_url: str) -> None:
     assert await backend.claim("nbk:today:2026-04-01:1", 60, "a")
     assert not await backend.claim("nbk:today:2026-04-01:1", 60, "a")

@@ -3,6 +3,7 @@
 ``ticker:{v2}:data:<source>``   hash  item key (``USD@2026-04-01``, ``astana``) -> Entry JSON
 ``ticker:{v2}:ts:<source>``     hash  item key -> fetched_at (epoch seconds), for newest-wins in Lua
 ``ticker:{v2}:status:<source>`` string SourceStatus JSON
+``ticker:{v2}:status_ts``       hash  source -> the status's ``touched`` (epoch seconds), newest-wins in Lua
 ``ticker:{v2}:claim:<key>``     string owner, with expiry: one fetch per planned run across replicas
 ``ticker:{v2}:updates``         channel: ``data:<source>`` / ``status:<source>``
 
@@ -58,6 +59,9 @@ return changed
 """
 
 _STATUS = """
+local have = redis.call('HGET', KEYS[4], ARGV[2])
+if have and tonumber(have) > tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[2])
 redis.call('PUBLISH', KEYS[3], 'status:' .. ARGV[2])
@@ -112,9 +116,11 @@ class RedisBackend:
 
     async def write_status(self, status: SourceStatus) -> None:
         try:
-            # a script, not a MULTI pipeline: atomic on one slot in a cluster too, on every redis-py version
-            keys = [PREFIX + f"status:{status.source}", SOURCES_SET, CHANNEL]
-            await self._status(keys=keys, args=[status.model_dump_json(), status.source])
+            # a script, not a MULTI pipeline: atomic on one slot in a cluster too, on every redis-py version;
+            # newest-wins as the data, or a replica writing back after a failover could put an older one back
+            keys = [PREFIX + f"status:{status.source}", SOURCES_SET, CHANNEL, PREFIX + "status_ts"]
+            touched = f"{status.touched.timestamp():.6f}"
+            await self._status(keys=keys, args=[status.model_dump_json(), status.source, touched])
         except RedisError as exc:
             raise StoreError(f"redis: {exc}") from exc
 

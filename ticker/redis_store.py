@@ -3,11 +3,14 @@
 ``ticker:{v2}:data:<source>``   hash  item key (``USD@2026-04-01``, ``astana``) -> Entry JSON
 ``ticker:{v2}:ts:<source>``     hash  item key -> fetched_at (epoch seconds), for newest-wins in Lua
 ``ticker:{v2}:status:<source>`` string SourceStatus JSON
+``ticker:{v2}:status_ts``       hash  source -> the status's ``touched`` (epoch seconds), newest-wins in Lua
 ``ticker:{v2}:claim:<key>``     string owner, with expiry: one fetch per planned run across replicas
 ``ticker:{v2}:updates``         channel: ``data:<source>`` / ``status:<source>``
 
 Writes are one Lua script (atomic merge + publish), so replicas never overwrite newer data. Every key
-carries the hash tag ``{v2}``: on a Redis Cluster they all live in one slot, so scripts stay legal.
+carries the hash tag ``{v2}``: on a Redis Cluster they all live in one slot, so scripts and pipelines stay
+legal (tests/test_redis_ha.py runs them on a real cluster). Which server(s) to talk to (one server,
+Sentinel, Cluster) is ticker/redis_connect.py's business.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, TypeVar, cast
 
-import redis.asyncio as aioredis
 from pydantic import BaseModel, ValidationError
 from redis.exceptions import RedisError
 
+from ticker.redis_connect import connect
 from ticker.state import Entries, Entry, SourceStatus
 from ticker.store import RESYNC, StoreError
 
@@ -55,6 +58,15 @@ end
 return changed
 """
 
+_STATUS = """
+local have = redis.call('HGET', KEYS[4], ARGV[2])
+if have and tonumber(have) > tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('PUBLISH', KEYS[3], 'status:' .. ARGV[2])
+return 1
+"""
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -67,15 +79,11 @@ class RedisBackend:
 
     def __init__(self, url: str, *, timeout: float = 2.0) -> None:
         self.url = url
-        self._client: aioredis.Redis = aioredis.from_url(
-            url,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            health_check_interval=15,
-            decode_responses=True,
-        )
+        self._conn = connect(url, timeout=timeout)
+        self._client = self._conn.client
         self._closed = False
         self._merge = self._client.register_script(_MERGE)
+        self._status = self._client.register_script(_STATUS)
         self._release = self._client.register_script(_RELEASE)
 
     async def load(self, source: str | None = None) -> tuple[dict[str, Entries], dict[str, SourceStatus]]:
@@ -108,11 +116,11 @@ class RedisBackend:
 
     async def write_status(self, status: SourceStatus) -> None:
         try:
-            async with self._client.pipeline(transaction=True) as pipe:
-                pipe.set(PREFIX + f"status:{status.source}", status.model_dump_json())
-                pipe.sadd(SOURCES_SET, status.source)
-                pipe.publish(CHANNEL, f"status:{status.source}")
-                await pipe.execute()
+            # a script, not a MULTI pipeline: atomic on one slot in a cluster too, on every redis-py version;
+            # newest-wins as the data, or a replica writing back after a failover could put an older one back
+            keys = [PREFIX + f"status:{status.source}", SOURCES_SET, CHANNEL, PREFIX + "status_ts"]
+            touched = f"{status.touched.timestamp():.6f}"
+            await self._status(keys=keys, args=[status.model_dump_json(), status.source, touched])
         except RedisError as exc:
             raise StoreError(f"redis: {exc}") from exc
 
@@ -120,21 +128,26 @@ class RedisBackend:
         """Yield announcements; on a lost connection reconnect with backoff and yield RESYNC."""
         delay = 0.2
         while not self._closed:
-            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            subscription = self._conn.pubsub(CHANNEL)  # Sentinel: the primary of the moment
             try:
-                await pubsub.subscribe(CHANNEL)
-                delay = 0.2
-                yield RESYNC
-                while not self._closed:
-                    # short polls: redis-py can swallow a cancellation inside a long read
-                    message = await pubsub.get_message(timeout=1.0)
-                    if message is not None and isinstance(message.get("data"), str):
-                        yield message["data"]
+                pubsub = await subscription.__aenter__()
             except (RedisError, OSError) as exc:
-                log.warning("redis subscription lost (%s); retrying in %.1f s", exc, delay)
-            finally:
-                with contextlib.suppress(RedisError, OSError, TimeoutError):
-                    await asyncio.wait_for(pubsub.aclose(), 1.0)  # type: ignore[no-untyped-call]
+                log.warning("redis subscription failed (%s); retrying in %.1f s", exc, delay)
+            else:
+                try:
+                    await pubsub.subscribe(CHANNEL)
+                    delay = 0.2
+                    yield RESYNC
+                    while not self._closed:
+                        # short polls: redis-py can swallow a cancellation inside a long read
+                        message = await pubsub.get_message(timeout=1.0)
+                        if message is not None and isinstance(message.get("data"), str):
+                            yield message["data"]
+                except (RedisError, OSError) as exc:
+                    log.warning("redis subscription lost (%s); retrying in %.1f s", exc, delay)
+                finally:
+                    with contextlib.suppress(RedisError, OSError, TimeoutError):
+                        await asyncio.wait_for(subscription.__aexit__(None, None, None), 1.0)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
@@ -163,7 +176,7 @@ class RedisBackend:
     async def close(self) -> None:
         self._closed = True
         try:
-            await asyncio.wait_for(self._client.aclose(), 2.0)
+            await asyncio.wait_for(self._conn.aclose(), 2.0)
         except (RedisError, OSError, TimeoutError):
             log.warning("redis did not close cleanly")
 

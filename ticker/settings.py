@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from providers import REGISTRY, names_of
 from providers.base import Kind, Location, SourceConfig
+from ticker.redis_connect import parse as parse_redis_url
 
 ENV_PREFIX = "TICKER_"
 SECTIONS = (*REGISTRY, "cross_check")  # the nested sections (TICKER_NBK__INTERVAL), one per provider
@@ -103,8 +104,7 @@ class _Settings(BaseSettings):
     def _redis_url(cls, value: str | None) -> str | None:
         if not value:
             return None  # unset or empty: the in-process store
-        if not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must start with redis://, rediss:// or unix://")
+        parse_redis_url(value)  # ValueError on a bad scheme, no Sentinel service name, a bad host:port
         return value
 
     @field_validator("currencies")
@@ -183,7 +183,10 @@ def describe_error(error: ValidationError) -> str:
         head = [p for p in parts if p.isidentifier()][:depth]
         var = ENV_PREFIX + "__".join(head).upper() if head else "settings"
         detail = ".".join(str(p) for p in problem["loc"])
-        lines.append(f"{var}: {problem['msg']} (at {detail}, got {problem.get('input')!r})")
+        got = problem.get("input")
+        if isinstance(got, str):
+            got = re.sub(r"//[^@/]*@", "//***@", got)  # never echo a password (redis URLs)
+        lines.append(f"{var}: {problem['msg']} (at {detail}, got {got!r})")
     return "invalid configuration:\n  " + "\n  ".join(lines)
 
 

@@ -21,6 +21,9 @@ from ticker.settings import Settings, describe_error, describe_settings_error, u
 
 log = logging.getLogger("ticker")
 SHUTDOWN_TIMEOUT = 5.0  # seconds in-flight requests get after SIGTERM; well inside a 10 s stop grace
+# listen backlog: aiohttp's 128 drops the SYNs of a reconnect storm (thousands of SSE subscribers at once),
+# which then wait 1 s, 3 s, ... for the kernel's retransmit; the kernel caps it at net.core.somaxconn
+BACKLOG = 4096
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -62,6 +65,7 @@ def serve(settings: Settings, workers: int) -> int:
         port=settings.port,
         reuse_port=settings.reuse_port or None,
         shutdown_timeout=SHUTDOWN_TIMEOUT,
+        backlog=BACKLOG,
         access_log=None,
         print=started,
         handle_signals=True,

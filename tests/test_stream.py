@@ -17,7 +17,16 @@ from pytest_aiohttp import AiohttpServer
 from tests.conftest import START, AppFactory, FakeClock, SettingsFactory, Upstreams
 from tests.fakes import Upstream
 from tests.redis_proc import free_port
-from ticker.appkeys import REFRESHER, SNAPSHOT
+from ticker.appkeys import METRICS, REFRESHER, SNAPSHOT
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Let the loop run until the condition holds (a bounded number of turns, no clock involved)."""
+    for _ in range(10_000):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("condition never held")
 
 
 async def next_event(resp: aiohttp.ClientResponse) -> dict[str, str]:
@@ -84,6 +93,46 @@ async def test_stream_answers_a_bad_query_with_400_json(start_app: AppFactory, m
     assert (await resp.json())["allowed"] == ["astana", "almaty"]
 
 
+async def test_stream_past_its_cap_answers_503_with_retry_after_and_a_slot_frees_when_one_leaves(
+    start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams, clock: FakeClock
+) -> None:
+    client = await start_app(make_settings(sse_max_clients=2, sse_heartbeat=300))
+    await client.app[REFRESHER].run("nbk")
+    metrics = client.app[METRICS]
+    first, second = await client.get("/v1/stream"), await client.get("/v1/stream")
+    for resp in (first, second):
+        assert resp.status == 200
+        await next_event(resp)  # retry:
+        assert (await next_event(resp))["event"] == "ticker"
+    assert metrics.streams == 2
+
+    refused = await client.get("/v1/stream")
+    assert refused.status == 503
+    assert refused.headers["Retry-After"] == "30"
+    assert refused.headers["Cache-Control"] == "no-store"
+    body = await refused.json()
+    assert body["status"] == 503 and "poll /v1/ticker" in body["error"]
+    assert metrics.streams == 2  # a refusal holds no slot
+
+    server = client.server.handler  # aiohttp's connection manager: one protocol per open connection
+    open_connections = len(server.connections)
+    first.close()
+    await until(lambda: len(server.connections) == open_connections - 1)  # the server saw it go
+    # a GET stream learns of its reader leaving at its next write (a change, or the heartbeat): make a change
+    clock.advance(1800)
+    upstream.fake.rates["USD"] = ("480.10", 1, "UP", "+1.33")
+    await client.app[REFRESHER].run("nbk")
+    await until(lambda: metrics.streams == 1)
+    assert (await next_event(second))["event"] == "ticker"  # the one that stayed got the change
+    third = await client.get("/v1/stream")
+    assert third.status == 200
+    await next_event(third)
+    assert (await next_event(third))["event"] == "ticker"
+    assert metrics.streams == 2
+    second.close()
+    third.close()
+
+
 def _env(url: str, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TICKER_")}
     env.update({f"TICKER_{s}__BASE_URL": url for s in ("NBK", "CBR", "OPEN_METEO", "MET_NO")})
@@ -124,6 +173,8 @@ async def test_sigterm_closes_streams_and_exits_0(aiohttp_server: AiohttpServer)
             assert strip["rates"][0]["stale"] is False  # today's rate by the real clock
             proc.send_signal(signal.SIGTERM)
             final = await next_event(resp)
+            while final.get("event") == "ticker":  # a fetch landing (weather, CBR) may race the signal
+                final = await next_event(resp)
             assert final["event"] == "close"
             assert await resp.content.read() == b""  # and the stream ends
             code = await asyncio.wait_for(proc.wait(), 30)  # a bound on a hang, not a timing

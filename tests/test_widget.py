@@ -537,14 +537,27 @@ CLOCK_PAGE = r"""<!DOCTYPE html>
 class StripServer:
     url: str
     polls: list[str]  # the query string of every /v1/ticker request
+    streams: list[str]  # the query string of every /v1/stream request (each answered 503, as at the cap)
 
 
 @pytest.fixture
 async def strip_server(aiohttp_server: AiohttpServer) -> StripServer:
     polls: list[str] = []
+    streams: list[str] = []
 
     async def page(request: web.Request) -> web.Response:
-        return web.Response(text=CLOCK_PAGE % {"t0": T0}, content_type="text/html")
+        text = CLOCK_PAGE % {"t0": T0}
+        if "eventsource" in request.query:  # keep the browser's EventSource
+            text = text.replace("delete window.EventSource;", "")
+        return web.Response(text=text, content_type="text/html")
+
+    async def full(request: web.Request) -> web.Response:
+        streams.append(request.query_string)
+        return web.json_response(
+            {"error": "too many streams on this server (2); poll /v1/ticker instead", "status": 503},
+            status=503,
+            headers={"Retry-After": "30", "Cache-Control": "no-store"},
+        )
 
     async def widget(request: web.Request) -> web.Response:
         return web.Response(body=WIDGET_JS.read_bytes(), content_type="text/javascript")
@@ -561,8 +574,9 @@ async def strip_server(aiohttp_server: AiohttpServer) -> StripServer:
     app.router.add_get("/", page)
     app.router.add_get("/widget.js", widget)
     app.router.add_get("/v1/ticker", ticker)
+    app.router.add_get("/v1/stream", full)
     server = await aiohttp_server(app)
-    return StripServer(str(server.make_url("")).rstrip("/"), polls)
+    return StripServer(str(server.make_url("")).rstrip("/"), polls, streams)
 
 
 def by_key(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -611,6 +625,18 @@ async def test_items_turn_stale_when_the_page_clock_passes_stale_at(strip_server
     timers: list[float] = json.loads(dom.by_id("timers").text)
     assert 2 <= len(timers) <= 6, timers
     assert all(1000 <= ms <= 2**31 - 1 for ms in timers), timers
+
+
+@needs_chromium
+async def test_a_stream_refused_with_503_makes_the_widget_poll(strip_server: StripServer, tmp_path: Path) -> None:
+    # EventSource kept; the stream answers 503 (the server's cap): each strip polls /v1/ticker instead, and
+    # retries the stream only after a back-off (30 s or more), past this page's ten seconds
+    dom = await dump_dom(tmp_path, strip_server.url + "/?eventsource", budget_ms=10_000)
+    assert sorted(strip_server.streams) == ["", "currencies=USD,EUR"]  # each strip tried its stream once
+    assert sorted(strip_server.polls) == ["", "currencies=USD,EUR"]  # then polled
+    assert item(dom.by_id("tip"), "EUR") is not None  # and shows the strip
+    timers: list[float] = json.loads(dom.by_id("timers").text)
+    assert sum(1 for ms in timers if 15_000 <= ms <= 30_000) == 2, timers  # one stream retry per strip
 
 
 @needs_chromium

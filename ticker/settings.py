@@ -81,6 +81,7 @@ class _Settings(BaseSettings):
     weather_sources: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(names_of("weather")))
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
     sse_heartbeat: float = Field(default=15, gt=0, le=300)
+    sse_max_clients: int = Field(default=20000, ge=1)  # per process; past it /v1/stream answers 503
     fetch_attempts: int = Field(default=3, ge=1, le=10)
     breaker_cooldown: float = Field(default=30, ge=0, le=3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

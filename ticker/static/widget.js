@@ -18,6 +18,8 @@
 
   var POLL_MS = 60000;
   var MAX_STREAM_ERRORS = 3; // consecutive errors without a message, then poll instead
+  var STREAM_RETRY_MS = 30000; // while polling, try the stream again after this, doubling per failure...
+  var STREAM_RETRY_MAX_MS = 600000; // ...up to this; jittered, so a refused crowd does not return at once
   var MAX_TIMER_MS = 86400000; // setTimeout fires at once past 2^31-1 ms: re-check a far stale_at daily
   var ARROWS = { up: "▲", down: "▼" };
   var CREDITS = {
@@ -205,6 +207,7 @@
   }
 
   function poll(widget) {
+    if (widget.timer) return; // already polling
     var url = BASE + "v1/ticker" + widget.query;
     function tick() {
       if (document.hidden && widget.raw) return;
@@ -223,18 +226,34 @@
     widget.timer = setInterval(tick, POLL_MS);
   }
 
+  function stopPolling(widget) {
+    if (widget.timer) clearInterval(widget.timer);
+    widget.timer = null;
+  }
+
   function stream(widget) {
     if (typeof EventSource !== "function") return poll(widget);
     var errors = 0;
+    var opened = false;
     var source = new EventSource(BASE + "v1/stream" + widget.query);
-    source.addEventListener("open", function () { errors = 0; });
+    source.addEventListener("open", function () {
+      opened = true;
+      errors = 0;
+      widget.streamFailures = 0;
+      stopPolling(widget); // live again: the stream carries every change
+    });
     source.addEventListener("ticker", function (e) { accept(widget, e.data); });
     source.addEventListener("error", function () {
       errors += 1;
-      // CLOSED: the server refused the stream (e.g. 400); else it retries by itself, up to a point
-      if (source.readyState === EventSource.CLOSED || errors >= MAX_STREAM_ERRORS) {
+      // never opened (e.g. 503: the server has all the streams it takes), refused (CLOSED: e.g. 400), or
+      // failing again and again: poll instead, and try the stream again later, backing off
+      if (!opened || source.readyState === EventSource.CLOSED || errors >= MAX_STREAM_ERRORS) {
         source.close();
         poll(widget);
+        var failures = widget.streamFailures || 0;
+        widget.streamFailures = failures + 1;
+        var delay = Math.min(STREAM_RETRY_MAX_MS, STREAM_RETRY_MS * Math.pow(2, failures));
+        widget.streamRetry = setTimeout(stream, delay * (0.5 + Math.random() / 2), widget);
       }
     });
     // `event: close` (server shutdown): EventSource reconnects by itself after the server's retry: delay
@@ -256,6 +275,9 @@
       etag: null,
       data: null,
       staleTimer: null,
+      timer: null,
+      streamRetry: null,
+      streamFailures: 0,
       inlineNext: container.hasAttribute("data-next"),
     };
     widget.items.setAttribute("role", "status");

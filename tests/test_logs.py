@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.conftest import Upstreams
+from tests.conftest import AppFactory, SettingsFactory, Upstreams
 from tests.redis_proc import free_port
+from ticker.appkeys import REFRESHER
 from ticker.logs import BadRequestFilter, LineFormatter
 from ticker.scheduler import start_scheduler, stop_scheduler
 
@@ -87,23 +88,14 @@ def test_the_filter_leaves_real_errors_alone() -> None:
     assert "Traceback" in formatter.format(record) and "RuntimeError: a bug" in formatter.format(record)
 
 
-class _Refresher:
-    def __init__(self) -> None:
-        self.pokes = 0
-
-    def poke(self) -> list[asyncio.Task[str]]:
-        self.pokes += 1
-        return []
-
-
 async def test_stopping_the_scheduler_on_a_busy_loop_logs_no_cancelled_error(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, start_app: AppFactory, make_settings: SettingsFactory
 ) -> None:
     """A tick created after the stop was asked for but before it took effect (the loop busy closing thousands of
     streams) was cancelled unstarted, and APScheduler logged "Error running job" with a CancelledError."""
     caplog.set_level(logging.DEBUG, logger="apscheduler")
-    refresher = _Refresher()
-    scheduler = start_scheduler(refresher)  # type: ignore[arg-type]
+    refresher = (await start_app(make_settings())).app[REFRESHER]  # the app's own, its scheduler off
+    scheduler = start_scheduler(refresher)
     job = scheduler.get_job("tick")
     stopping = asyncio.create_task(stop_scheduler(scheduler))
     await asyncio.sleep(0)  # the stop has begun...
@@ -117,9 +109,9 @@ async def test_stopping_the_scheduler_on_a_busy_loop_logs_no_cancelled_error(
     assert "CancelledError" not in caplog.text
 
 
-async def test_a_stopped_scheduler_ticks_no_more() -> None:
-    refresher = _Refresher()
-    scheduler = start_scheduler(refresher)  # type: ignore[arg-type]
+async def test_a_stopped_scheduler_ticks_no_more(start_app: AppFactory, make_settings: SettingsFactory) -> None:
+    refresher = (await start_app(make_settings())).app[REFRESHER]  # the app's own, its scheduler off
+    scheduler = start_scheduler(refresher)
     await stop_scheduler(scheduler)
     assert not scheduler.running
     assert scheduler.get_jobs() == []  # nothing left that could tick

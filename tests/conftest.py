@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pytest
 import redis
@@ -19,7 +18,6 @@ from providers.base import Rate
 from tests.fakes import Upstream
 from tests.redis_proc import RedisProcess, valkey_binary
 from ticker.app import create_app
-from ticker.appkeys import SNAPSHOT
 from ticker.settings import Settings
 
 START = datetime(2026, 4, 1, 10, 15, tzinfo=UTC)
@@ -148,11 +146,3 @@ def by_code(rates: list[Rate]) -> dict[str, Rate]:
     codes = [rate.currency for rate in rates]
     assert len(codes) == len(set(codes)), "a currency is listed twice"
     return {rate.currency: rate for rate in rates}
-
-
-async def wait_for_data(client: TestClient[Any, Any], *kinds: Literal["rates", "weather"], timeout: float = 10) -> None:
-    """Until the app's snapshot has data of every kind: waits on its changes, never polls."""
-    snapshot = client.app[SNAPSHOT]
-    async with asyncio.timeout(timeout):
-        while not all(snapshot.has_data(kind) for kind in kinds):
-            await snapshot.changed()

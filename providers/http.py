@@ -20,20 +20,25 @@ class Response:
     body: bytes
 
 
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP date); None when absent or unreadable."""
+def _http_date(value: str | None) -> datetime | None:
+    try:
+        when = parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None
+    return when if when is not None and when.tzinfo is not None else None
+
+
+def parse_retry_after(value: str | None, sent: str | None = None) -> float | None:
+    """Seconds from a Retry-After header: delta-seconds, or an HTTP date taken against the response's own
+    ``Date`` (``sent``), so our clock is never read; None when absent or unreadable."""
     if not value:
         return None
     value = value.strip()
     if value.isdigit():
         return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    when, now = _http_date(value), _http_date(sent)
+    if when is None or now is None:
         return None
-    if when.tzinfo is None:
-        return None
-    now = now or datetime.now(when.tzinfo)
     return max(0.0, (when - now).total_seconds())
 
 
@@ -66,7 +71,9 @@ async def read_bounded(
                 url, params=params, headers=headers, timeout=no_client_timer, allow_redirects=True
             ) as resp:
                 if resp.status not in ok_statuses:
-                    raise UpstreamStatusError(resp.status, parse_retry_after(resp.headers.get("Retry-After")))
+                    raise UpstreamStatusError(
+                        resp.status, parse_retry_after(resp.headers.get("Retry-After"), resp.headers.get("Date"))
+                    )
                 if resp.content_length is not None and resp.content_length > max_bytes:
                     raise ResponseTooLarge(f"Content-Length {resp.content_length} > cap {max_bytes}")
                 chunks: list[bytes] = []

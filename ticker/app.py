@@ -32,11 +32,13 @@ from ticker.appkeys import (
     SETTINGS,
     SNAPSHOT,
     STORE,
+    STREAM_HUB,
     SUPERVISOR,
 )
 from ticker.attempts import RetryPolicy
 from ticker.clock import Clock, utcnow
 from ticker.crosscheck import CrossCheck
+from ticker.fanout import Hub
 from ticker.metrics import Metrics
 from ticker.refresh import Refresher
 from ticker.respond import CachePolicy, Cors, Responder
@@ -122,6 +124,7 @@ def create_app(
     app[RESPONDER] = Responder(snapshot, app[CORS], clock)
     app[CACHE_POLICY] = cache_policies(settings)
     app[CLOSING] = asyncio.Event()
+    app[STREAM_HUB] = Hub(snapshot, app[CLOSING])
     app[SUPERVISOR] = Supervisor(metrics.task_restarts, base_delay=supervisor_delay)
 
     async def store_ctx(app: web.Application) -> AsyncIterator[None]:

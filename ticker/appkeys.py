@@ -9,6 +9,7 @@ from aiohttp import web
 
 from ticker.clock import Clock
 from ticker.crosscheck import CrossCheck
+from ticker.fanout import Hub
 from ticker.metrics import Metrics
 from ticker.refresh import Refresher
 from ticker.respond import CachePolicy, Cors, Responder
@@ -30,3 +31,4 @@ SUPERVISOR = web.AppKey("supervisor", Supervisor)
 SESSION = web.AppKey("session", aiohttp.ClientSession)
 REFRESHER = web.AppKey("refresher", Refresher)
 CLOSING = web.AppKey("closing", asyncio.Event)
+STREAM_HUB = web.AppKey("stream_hub", Hub)

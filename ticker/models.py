@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from providers.base import Trend
+from providers.base import Condition, Trend
 
 
 class _Out(BaseModel):
@@ -24,6 +24,11 @@ class WeatherItem(_Out):
     stale: bool = Field(description="true when observed_at is further back than its source's STALE_AFTER")
     stale_at: dt.datetime | None = Field(
         description="UTC instant this value turns stale if nothing newer arrives (observed_at + STALE_AFTER)"
+    )
+    condition: Condition | None = Field(
+        default=None,
+        description="the sky at observed_at, normalised from Open-Meteo's WMO weather_code or MET Norway's "
+        "symbol_code (both agree: WMO 3 and MET `cloudy` are `overcast`); null when unknown",
     )
 
 

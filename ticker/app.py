@@ -41,6 +41,7 @@ from ticker.backfill import Backfill, Sleep, progress
 from ticker.clock import Clock, utcnow
 from ticker.crosscheck import CrossCheck
 from ticker.fanout import Hub
+from ticker.history_view import HistoryView
 from ticker.metrics import Metrics
 from ticker.refresh import Refresher
 from ticker.respond import CachePolicy, Cors, Responder
@@ -193,6 +194,7 @@ def _routes(app: web.Application) -> None:
         ("/readyz", views.readyz),
         ("/metrics", views.metrics),
         ("/openapi.json", openapi.handler),
+        ("/v1/rates/history", HistoryView(app)),
     ]
     with contextlib.suppress(FileNotFoundError):
         others.append(("/widget.js", views.static_file("widget.js", "text/javascript")))

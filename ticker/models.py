@@ -64,6 +64,20 @@ class Weather(_Out):
     weather: list[WeatherItem]
 
 
+class HistoryPoint(_Out):
+    date: dt.date = Field(description="the Astana date the rate was official for")
+    rate: float = Field(description="KZT for ONE unit of the currency, as NBK set it for that date")
+    change: float | None = Field(description="KZT change per unit against the day before, as NBK published it")
+
+
+class History(_Out):
+    currency: str = Field(description="ISO 4217 code")
+    source: Literal["nbk"] = Field(description="the National Bank of Kazakhstan's official rates")
+    rates: list[HistoryPoint] = Field(
+        description="ascending by date; a date not backfilled yet is missing, never filled in from another"
+    )
+
+
 class Error(_Out):
     error: str = Field(description="what went wrong, for a person")
     status: int

@@ -252,6 +252,7 @@ async def test_history_off_with_zero_days_or_without_nbk(
     assert client.app[STORE].history == {}  # the strip's rates are not recorded either
     assert fdates(upstream) == ["01.04.2026"]
     assert "ticker_history_days" not in await (await client.get("/metrics")).text()
+    assert (await (await client.get("/readyz")).json())["history"] is None
     cbr_only, _ = await start(start_app, make_settings, clock, rate_sources=["cbr"])
     assert BACKFILL not in cbr_only.app
 
@@ -300,3 +301,27 @@ async def test_a_pass_at_start_then_daily_at_one_in_the_morning_astana(
     loop.cancel()
     assert fdates(upstream) == ["31.03.2026", "30.03.2026"]  # the pass at start
     assert slept == [0.001, 9.75 * 3600]  # one pace's pause, then until 01:00 Astana (20:00Z), from 10:15Z
+
+
+async def test_readyz_and_metrics_tell_how_far_the_backfill_is_without_changing_readiness(
+    start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams, clock: FakeClock
+) -> None:
+    docs = documents(10)
+    for n in range(6, 11):
+        del docs[TODAY - timedelta(days=n)]  # NBK has nothing that early: the fake answers an empty document
+    upstream.fake.nbk_days = docs
+    client, _ = await start(start_app, make_settings, clock, history={"days": 10})
+    before = await client.get("/readyz")
+    assert before.status == 503  # no strip data yet; history does not change that
+    assert (await before.json())["history"] == {"days": 10, "stored": {"USD": 0, "EUR": 0, "RUB": 0, "KRW": 0}}
+
+    await client.app[BACKFILL].run_pass()
+    assert await client.app[REFRESHER].run("nbk") == "ok"
+    assert await client.app[REFRESHER].run("open_meteo") == "ok"
+    after = await client.get("/readyz")
+    assert after.status == 200  # ready, though the backfill holds half of what it wants
+    assert (await after.json())["history"] == {"days": 10, "stored": {"USD": 5, "EUR": 5, "RUB": 5, "KRW": 5}}
+    text = await (await client.get("/metrics")).text()
+    assert 'ticker_history_days{currency="RUB"} 5.0' in text
+    assert 'ticker_history_requests_total{outcome="ok"} 5.0' in text
+    assert 'ticker_history_requests_total{outcome="failed"} 3.0' in text  # then the pass gave up for today

@@ -97,6 +97,13 @@ class SourceReport(_Out):
     open_until: dt.datetime | None
 
 
+class HistoryProgress(_Out):
+    days: int = Field(
+        description="dates wanted: the TICKER_HISTORY__DAYS days before today (today's rate is the strip's)"
+    )
+    stored: dict[str, int] = Field(description="per configured currency, how many of those dates are held")
+
+
 class Readiness(_Out):
     ready: bool
     reason: str | None
@@ -105,6 +112,9 @@ class Readiness(_Out):
     sources: list[SourceReport]
     tasks_down: list[str] = Field(description="background tasks that failed and are being restarted")
     warnings: list[str] = Field(description="rates that disagree with the cross-check source, and the like")
+    history: HistoryProgress | None = Field(
+        default=None, description="how far the history backfill is (never affects `ready`); null while history is off"
+    )
 
 
 class Health(_Out):

@@ -230,6 +230,7 @@ class Upstream:
         self.nbk_date: str | None = "01.04.2026"  # DD.MM.YYYY; None: ``rates`` on every date
         self.nbk_days: dict[date, NbkRates] = {}  # when set, the documents held, replacing rates/nbk_date
         self.nbk_published_through: date | None = None  # None: today in Astana, tomorrow from 16:00
+        self.nbk_hang: set[date] = set()  # get_rates.cfm for these fdates hangs until ``release`` (the others answer)
         # CBR
         self.cbr_rates: CbrRates | None = None  # None: the real sample's values
         self.cbr_closed: set[date] = set()  # weekdays CBR sets no rate (Russian holidays)
@@ -328,7 +329,7 @@ class Upstream:
             assert request.transport is not None
             request.transport.close()  # no answer at all: as near to a refused connection as one server gets
             return web.Response()
-        if fault == "hang":
+        if fault == "hang" or (source == "nbk" and _day(request.query.get("fdate"), "%d.%m.%Y") in self.nbk_hang):
             await self.release.wait()
         if fault == "html":
             return web.Response(body=HTML, content_type="text/html")

@@ -75,10 +75,13 @@ def cache_policies(settings: Settings) -> dict[View, CachePolicy]:
     def policy(interval: float, cap: float) -> CachePolicy:
         return CachePolicy(max(1, int(min(interval // 2, cap))), max(1, int(min(interval, cap * 2))))
 
+    strip = policy(min(rates, weather), min(MAX_RATES_AGE, weather))
     return {
         "rates": policy(rates, MAX_RATES_AGE),
         "weather": policy(weather, weather),
-        "ticker": policy(min(rates, weather), min(MAX_RATES_AGE, weather)),
+        "ticker": strip,
+        "ticker.txt": strip,  # the whole strip in other formats: the same lifetimes
+        "ticker.html": strip,
     }
 
 
@@ -186,7 +189,8 @@ def create_app(
 
 
 def _routes(app: web.Application) -> None:
-    for view in ("ticker", "rates", "weather"):
+    views_: tuple[View, ...] = ("ticker", "rates", "weather", "ticker.txt", "ticker.html")
+    for view in views_:
         app.router.add_get(f"/v1/{view}", views.strip_view(app, view))  # counts its own requests
     others: list[tuple[str, views.Handler]] = [
         ("/v1/stream", stream),

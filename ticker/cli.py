@@ -19,6 +19,7 @@ from pydantic_settings import SettingsError
 from ticker import __version__
 from ticker.logs import setup_logging
 from ticker.settings import Settings, describe_error, describe_settings_error, unknown_variables
+from ticker.startup import listening_line, log_startup_warnings
 
 log = logging.getLogger("ticker")
 SHUTDOWN_TIMEOUT = 5.0  # seconds in-flight requests get after SIGTERM; well inside a 10 s stop grace
@@ -51,14 +52,7 @@ def serve(settings: Settings, workers: int) -> int:
     from ticker.app import create_app
 
     def started(_banner: str) -> None:  # run_app calls this once the socket is bound
-        log.info(
-            "ticker %s listening on %s:%d (store: %s, role: %s)",
-            __version__,
-            settings.host,
-            settings.port,
-            "redis" if settings.redis_url else "in-process",
-            settings.role,
-        )
+        log.info("%s", listening_line(settings))
 
     app = create_app(settings)
     # what start-up made lives as long as the process: out of the collector's way (gc.freeze), and young
@@ -161,6 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(settings.log_level)
     for var in unknown_variables():
         log.warning("%s is not a ticker setting and is ignored (see the README's configuration table)", var)
+    log_startup_warnings(settings)
     if args.command == "serve":
         if args.workers < 1:
             parser.error("--workers must be at least 1")

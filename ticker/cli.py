@@ -1,4 +1,4 @@
-"""argv -> Settings -> logging -> run. ``ticker serve``, ``ticker fetch``, ``ticker --version``."""
+"""argv -> Settings -> logging -> run. ``ticker serve``, ``ticker fetch``, ``ticker config``, ``ticker --version``."""
 
 from __future__ import annotations
 
@@ -147,11 +147,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve_p.add_argument("--port", type=int, help="listen port (default TICKER_PORT or 8080)")
     serve_p.add_argument("--workers", type=int, default=1, help="processes sharing the port (needs Redis)")
     sub.add_parser("fetch", help="fetch every source once, print the strip JSON, exit 0 if every item is current")
+    config_p = sub.add_parser("config", help="print every setting, its value and where it came from; 2 if one is bad")
+    config_p.add_argument("--host", help="as for serve: shown as set on the command line")
+    config_p.add_argument("--port", type=int, help="as for serve: shown as set on the command line")
     args = parser.parse_args(argv)
 
     given = {"host": getattr(args, "host", None), "port": getattr(args, "port", None)}
     overrides = {k: v for k, v in given.items() if v is not None}
     settings = load_settings(**overrides)
+    if args.command == "config":
+        from ticker.config_report import print_report
+
+        return print_report(settings, overrides)
     setup_logging(settings.log_level)
     for var in unknown_variables():
         log.warning("%s is not a ticker setting and is ignored (see the README's configuration table)", var)

@@ -92,7 +92,7 @@ def test_the_list_follows_the_model_so_new_sections_and_secrets_appear() -> None
         signing: SecretStr = SecretStr("abc")
         salt: str = Field(default="pepper", json_schema_extra={"secret": True})
 
-    class Wider(Settings):  # type: ignore[misc, valid-type]
+    class Wider(Settings):
         history: History = Field(default_factory=History)
 
     found = {line.variable: (line.value, line.source) for line in lines(Wider(), {})}

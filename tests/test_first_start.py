@@ -8,13 +8,16 @@ import logging
 import os
 import signal
 import sys
+from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient
 
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
 from tests.fakes import SOURCES
 from tests.redis_proc import free_port
 from ticker.appkeys import REFRESHER, STORE
+from ticker.attempts import RetryPolicy
 from ticker.settings import Settings
 from ticker.startup import listening_line, met_no_placeholder_warning
 
@@ -28,11 +31,11 @@ def fetch_messages(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == "ticker.fetch" and r.levelno >= logging.WARNING]
 
 
-def reason(client: object, source: str) -> str:
+def reason(client: TestClient[Any, Any], source: str) -> str:
     """The reason the store recorded for the source's last failure, without the error's class name."""
-    status = client.app[STORE].status[source]  # type: ignore[attr-defined]
-    assert status.last_error is not None
-    return str(status.last_error).split(": ", 1)[1]
+    last_error = client.app[STORE].status[source].last_error
+    assert last_error is not None
+    return str(last_error).split(": ", 1)[1]
 
 
 async def test_nothing_reachable_at_start_says_no_data_yet_per_source_and_once_per_kind_what_to_check(
@@ -45,9 +48,9 @@ async def test_nothing_reachable_at_start_says_no_data_yet_per_source_and_once_p
     caplog.set_level(logging.INFO, logger="ticker.fetch")
     for source in SOURCES:
         upstream.fake.fault[source] = "down"  # the connection closes unanswered
-    client = await start_app(make_settings(fetch_attempts=2))  # a retry inside each run too
+    # a retry inside each run too, with no pause between the tries
+    client = await start_app(make_settings(), retry=RetryPolicy(attempts=2, base_delay=0, max_delay=0))
     refresher = client.app[REFRESHER]
-    refresher.retry = type(refresher.retry)(attempts=2, base_delay=0, max_delay=0)  # no pauses between tries
 
     for _ in range(3):  # the first round, then each source asked again when its breaker opens (cooldown 0)
         assert set(await refresher.run_due()) == {"failed"}

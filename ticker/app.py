@@ -101,10 +101,13 @@ def build_refresher(
 
 
 def client_session() -> aiohttp.ClientSession:
+    # trust_env: HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment, as curl and pip honour them; where
+    # the only way out is a proxy, that is what an operator expects (without it every source fails at start)
     return aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(total=60, connect=10),
         headers={"User-Agent": USER_AGENT},
         connector=aiohttp.TCPConnector(limit=16),
+        trust_env=True,
     )
 
 

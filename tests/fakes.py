@@ -246,6 +246,7 @@ class Upstream:
         self.release = asyncio.Event()  # a hanging handler waits on this
         self.requests: list[web.Request] = []
         self.queries: list[tuple[str, dict[str, str]]] = []  # (path, query) of every request, in order
+        self.times: list[datetime] = []  # the clock's time at every request, in the order of ``queries``
         self.arrived = asyncio.Event()  # set by every request
 
     def app(self) -> web.Application:
@@ -258,6 +259,10 @@ class Upstream:
     def asked(self, path: str) -> list[dict[str, str]]:
         """The queries of every request to ``path``, in order."""
         return [query for where, query in self.queries if where == path]
+
+    def asked_at(self, path: str) -> list[datetime]:
+        """The clock's time at every request to ``path``, in order."""
+        return [at for (where, _), at in zip(self.queries, self.times, strict=True) if where == path]
 
     # --- publication -------------------------------------------------------------------------------------
 
@@ -315,6 +320,7 @@ class Upstream:
         self.paths[request.path] += 1
         self.requests.append(request)
         self.queries.append((request.path, dict(request.query)))
+        self.times.append(self.clock())
         self.arrived.set()
         fault = self.fault.get(source, "ok")
         if fault in ("500", "503", "404"):

@@ -7,8 +7,9 @@ today's rate comes from the strip's own fetch.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -36,6 +37,52 @@ class Sleeps:
     async def __call__(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.clock.advance(seconds)
+
+
+class Timeline:
+    """One FakeClock shared by processes pausing at the same time (virtual time): a pause parks its party until
+    every party is parked or gone, then the clock moves to the earliest wake-up and those parties go on. So the
+    clock stands still while any party is between pauses (claiming, asking NBK): a request's time on the clock
+    is the time it was let go at, as with one real clock, and nothing really sleeps."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.parties = 0
+        self.parked: list[tuple[datetime, asyncio.Future[None]]] = []
+
+    def party(self) -> Party:
+        self.parties += 1
+        return Party(self)
+
+    async def park(self, seconds: float) -> None:
+        woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.parked.append((self.clock() + timedelta(seconds=seconds), woken))
+        self.wake()
+        await woken
+
+    def wake(self) -> None:
+        if not self.parked or len(self.parked) < self.parties:
+            return
+        self.clock.now = max(self.clock.now, min(at for at, _ in self.parked))
+        for at, woken in [held for held in self.parked if held[0] <= self.clock.now]:
+            self.parked.remove((at, woken))
+            woken.set_result(None)
+
+
+class Party:
+    """One process's pause on a Timeline, recorded."""
+
+    def __init__(self, timeline: Timeline) -> None:
+        self.timeline = timeline
+        self.slept: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        await self.timeline.park(seconds)
+
+    def leave(self) -> None:
+        self.timeline.parties -= 1
+        self.timeline.wake()
 
 
 def documents(days: int) -> dict[date, NbkRates]:
@@ -160,6 +207,52 @@ async def test_two_replicas_on_one_redis_ask_each_date_once(
     assert claims and all(key.startswith("ticker:{v2}:claim:history:") for key in claims)  # none of the strip's
     assert stored["2026-03-31"] == '{"rate":5.15,"change":0.0,"source":"nbk"}'
     assert await a.app[REFRESHER].run("nbk") == "ok"  # the strip's run is not claimed by the backfill
+
+
+async def test_replicas_share_the_pace_never_two_requests_in_one_slot_across_the_pool(
+    start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams, clock: FakeClock, redis_url: str
+) -> None:
+    upstream.fake.nbk_days = documents(12)
+    timeline = Timeline(clock)
+    settings = make_settings(currencies=["USD", "EUR"], history={"days": 12, "rate": 2}, redis_url=redis_url)
+    parties = [timeline.party(), timeline.party()]
+    replicas = [await start_app(settings, backfill_sleep=party) for party in parties]
+
+    async def backfill(replica: Client, party: Party) -> Any:
+        try:
+            return await replica.app[BACKFILL].run_pass()
+        finally:
+            party.leave()
+
+    done = await asyncio.gather(*(backfill(replica, party) for replica, party in zip(replicas, parties, strict=True)))
+    asked = Counter(fdates(upstream))
+    assert len(asked) == 12 and set(asked.values()) == {1}  # every date, each once, across both
+    assert done[0].asked and done[1].asked and parties[0].slept and parties[1].slept  # both asked, both waited
+    times = upstream.fake.asked_at(GET_RATES)
+    slots = Counter(math.floor(at.timestamp() * 2) for at in times)  # #12's slot: floor(epoch seconds x rate)
+    assert max(slots.values()) == 1, sorted(at.isoformat() for at in times)  # never two starts in one slot
+    assert max(Counter(int(at.timestamp()) for at in times).values()) == 2  # 2 per second of the clock, pool-wide
+    # 12 requests at 2/s take the pool over 5 s of the clock, not the 2.5 s each replica's own pace allows its 6
+    assert (times[-1] - times[0]).total_seconds() >= 5.0
+
+
+async def test_a_lone_replica_on_redis_keeps_its_pace_with_its_own_slots(
+    start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams, clock: FakeClock, redis_url: str
+) -> None:
+    upstream.fake.nbk_days = documents(12)
+    client, sleeps = await start(start_app, make_settings, clock, redis_url=redis_url, history={"days": 6, "rate": 2})
+    await client.app[BACKFILL].run_pass()
+    assert len(fdates(upstream)) == 6 and sleeps.slept == [0.5] * 5  # as without Redis: its own slots never block it
+    await client.close()
+
+    clock.advance(3600)  # 1/3 s is no whole number of microseconds: slot 333,334 µs, gap 333,333 µs
+    client, sleeps = await start(start_app, make_settings, clock, redis_url=redis_url, history={"days": 12, "rate": 3})
+    started = clock()
+    await client.app[BACKFILL].run_pass()
+    assert len(fdates(upstream)) == 12  # the 6 dates not held yet, none lost to a slot
+    assert sleeps.slept and all(pause <= 1 / 3 for pause in sleeps.slept)
+    assert 5 / 3 - 0.001 < (clock() - started).total_seconds() < 5 / 3 + 0.001
+    await client.close()
 
 
 async def test_the_strip_is_not_delayed_by_a_backfill_request_in_flight(

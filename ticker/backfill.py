@@ -3,7 +3,8 @@
 Politeness and priority:
 
 - at most RATE requests per second from this process (a one-token bucket on the injected clock; the pause is
-  injectable, so tests record it instead of sleeping);
+  injectable, so tests record it instead of sleeping), and, with Redis, from the whole pool: each request first
+  takes a time slot (``SharedPace``, below), so N replicas together still ask at most RATE per second;
 - its own ClientSession (a connector of its own), so it never queues behind, or in front of, the strip's fetches;
   and before every request it waits while a scheduled NBK run is in flight;
 - one process per date across replicas: a claim ``history:<date>`` in the store (SET NX PX in Redis), never a
@@ -21,10 +22,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import aiohttp
 
@@ -42,6 +44,9 @@ Sleep = Callable[[float], Awaitable[None]]
 CLAIM_TTL = 600.0  # seconds a date stays claimed after it was asked: longer than an announcement takes to arrive
 FAILURES_IN_A_ROW = 3  # then the pass ends: NBK is down, the next pass tries again
 RETRY_AFTER_FAILURE = timedelta(hours=1)  # a pass that left failed dates is followed by another this soon
+PACE_SKEW = 5.0  # seconds of clock spread between replicas across which the shared pace still holds
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 
 
 class Pacer:
@@ -59,6 +64,58 @@ class Pacer:
             await self.sleep((self._next - now).total_seconds())
             now = max(self.clock(), self._next)
         self._next = now + self.gap
+
+
+class SharedPace:
+    """At most one request start per time slot across every process sharing the store's Redis.
+
+    Slots are instants on each process's own (injected) clock: slot ``n`` is the n-th slot length (1/rate seconds,
+    rounded up to a whole microsecond, so never shorter) since the epoch, i.e. floor(epoch seconds x rate). Before
+    a request the process claims ``history:pace:<n>`` in the store (SET NX PX in Redis); if another process holds
+    it, it waits (the injected sleep) for the next slot and tries again. The claim is never released: it lapses
+    after PACE_SKEW plus two slot lengths. The strip's own NBK run is waited for before each claim, not after: the
+    request then starts one claim round trip after its slot was read from the clock (well under a millisecond
+    on a LAN), which counts like skew below. (Re-checking the slot after the claim would never end where a round
+    trip outlasts a slot, as at 1000/s, or while Redis times out and the store falls back to local claims.)
+
+    Clock skew: each slot number is used once across the pool, but a replica whose clock runs δ ahead starts its
+    slot δ early in true time. With a spread of δ between the clocks (plus a round trip), any W seconds hold at most
+    floor((W + δ) x rate) + 1 starts from the whole pool: over time never more than RATE per second; the excess
+    is a burst of one start (two starts less than a slot length apart around a boundary, as happens even without
+    skew when two processes take adjacent slots) plus δ x rate, i.e. nothing for NTP-synced hosts (milliseconds
+    against a default slot of 500 ms). Acceptable: the limit is there to be polite to NBK, not to meter a
+    millisecond. A replica more than PACE_SKEW off no longer meets the others' claims (they lapsed), and the pool
+    falls back towards the per-process limit (N x RATE at worst), never worse than without this.
+
+    Why not a stricter scheme: a Redis-side count per slot (INCR + PEXPIRE in Lua, the slot taken from Redis's
+    TIME) would remove the skew term, and one key SET NX PX 1/rate (a gap timed by Redis's expiry) the boundary
+    burst as well, but both time the pace on Redis's clock: the waits would follow a clock the process cannot
+    inject (the tests could no longer move time by hand), and the first needs a new script in the store. For
+    milliseconds of skew against a 500 ms slot that buys nothing NBK would notice. Without Redis (one process) this is
+    not used: the local Pacer alone, exactly as before; with Redis unreachable the store's in-process claims
+    stand in, so each process keeps its own RATE, as before.
+    """
+
+    def __init__(self, rate: float, store: Store, owner: str, clock: Clock, sleep: Sleep) -> None:
+        self.slot_us = math.ceil(1_000_000 / rate)
+        self.ttl = PACE_SKEW + 2 * self.slot_us / 1_000_000
+        self.store = store
+        self.owner = owner
+        self.clock = clock
+        self.sleep = sleep
+
+    def slot(self, now: datetime) -> int:
+        return ((now - EPOCH) // MICROSECOND) // self.slot_us
+
+    async def take(self, idle: Callable[[], Awaitable[None]]) -> None:
+        """Return once this process holds the slot the clock is in, ``idle`` (the strip's run) awaited first."""
+        while True:
+            await idle()
+            now = self.clock()
+            slot = self.slot(now)
+            if await self.store.claim(f"history:pace:{slot}", self.ttl, self.owner):
+                return
+            await self.sleep((((slot + 1) * self.slot_us) - (now - EPOCH) // MICROSECOND) / 1_000_000)
 
 
 @dataclass
@@ -97,6 +154,9 @@ class Backfill:
         self.provider = provider
         self.pacer = Pacer(settings.history.rate, clock, sleep)
         self.owner = uuid.uuid4().hex
+        self.shared_pace = (
+            SharedPace(settings.history.rate, store, self.owner, clock, sleep) if store.shared is not None else None
+        )
         self._answered: set[date] = set()  # dates NBK answered in this process: what they lacked, they lack
 
     def wanted(self) -> list[date]:
@@ -146,7 +206,10 @@ class Backfill:
         """One request: the outcome, and whether NBK asked us to come back later (Retry-After)."""
         await self.refresher.idle(history.SOURCE)  # the strip's own fetch first
         await self.pacer.wait()
-        await self.refresher.idle(history.SOURCE)
+        if self.shared_pace is not None:  # and across the pool
+            await self.shared_pace.take(lambda: self.refresher.idle(history.SOURCE))
+        else:
+            await self.refresher.idle(history.SOURCE)
         done.asked.append(day)
         try:
             rates = await self.provider.fetch_dated(self.session, day)

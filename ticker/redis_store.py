@@ -4,7 +4,8 @@
 ``ticker:{v2}:ts:<source>``     hash  item key -> fetched_at (epoch seconds), for newest-wins in Lua
 ``ticker:{v2}:status:<source>`` string SourceStatus JSON
 ``ticker:{v2}:status_ts``       hash  source -> the status's ``touched`` (epoch seconds), newest-wins in Lua
-``ticker:{v2}:claim:<key>``     string owner, with expiry: one fetch per planned run across replicas
+``ticker:{v2}:claim:<key>``     string owner, with expiry: one fetch per planned run across replicas (the
+                                backfill's ``history:<date>`` and its pace ``history:pace:<slot>`` too)
 ``ticker:{v2}:history:<CUR>``   hash  ISO date -> Day JSON ({"rate":..,"change":..,"source":"nbk"}); past days
                                 written only where absent (immutable), today's where different
 ``ticker:{v2}:history_currencies`` set the currencies with a history hash

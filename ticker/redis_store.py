@@ -190,6 +190,7 @@ class RedisBackend:
     async def updates(self) -> AsyncIterator[str]:
         """Yield announcements; on a lost connection reconnect with backoff and yield RESYNC."""
         delay = 0.2
+        me = asyncio.current_task()
         while not self._closed:
             subscription = self._conn.pubsub(CHANNEL)  # Sentinel: the primary of the moment
             try:
@@ -204,6 +205,8 @@ class RedisBackend:
                     while not self._closed:
                         # short polls: redis-py can swallow a cancellation inside a long read
                         message = await pubsub.get_message(timeout=1.0)
+                        if me is not None and me.cancelling():  # redis-py swallowed our cancellation
+                            raise asyncio.CancelledError
                         if message is not None and isinstance(message.get("data"), str):
                             yield message["data"]
                 except (RedisError, OSError) as exc:

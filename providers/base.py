@@ -21,6 +21,8 @@ import defusedxml.ElementTree as SafeET
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 Trend = Literal["up", "down", "flat"]
+# the sky, normalised from each source's own vocabulary (providers/conditions.py); None when unknown
+Condition = Literal["clear", "partly_cloudy", "overcast", "fog", "drizzle", "rain", "snow", "showers", "thunderstorm"]
 Kind = Literal["rates", "weather"]
 Clock = Callable[[], datetime]
 ASTANA = timezone(timedelta(hours=5))  # all of Kazakhstan is UTC+5 since 2024-03-01
@@ -56,6 +58,7 @@ class Temperature(BaseModel):
     city: str
     temperature: float | None
     observed_at: datetime
+    condition: Condition | None = None  # default None: stored records written before conditions still load
 
 
 Record = Rate | Temperature

@@ -1,11 +1,14 @@
-"""MET Norway Locationforecast 2.0 ``compact``: air temperature per city (weather fallback).
+"""MET Norway Locationforecast 2.0 ``compact``: air temperature and sky per city (weather fallback).
 
 One GeoJSON Feature per location; ``properties.timeseries`` holds hourly then 6-hourly steps in UTC ``Z``, and
 ``timeseries[0]`` is not "now" (it is the next full hour, or behind the clock in a cached copy): the step with
-the greatest ``time <= now`` wins, else the first. The terms require an identifying User-Agent with contact
-details (operators set their own through ``TICKER_MET_NO__USER_AGENT``), at most 4 decimals in lat/lon, and
-caching: nothing is requested before ``Expires``; afterwards ``If-Modified-Since`` carries the exact
-``Last-Modified`` string, and a 304 keeps the cached document.
+the greatest ``time <= now`` wins, else the first. Its sky is the ``symbol_code`` of the period starting there
+(``next_1_hours``, else ``next_6_hours``, else ``next_12_hours``; the last steps carry none).
+
+The terms require an identifying User-Agent with contact details (operators set their own through
+``TICKER_MET_NO__USER_AGENT``), at most 4 decimals in lat/lon, and caching: nothing is requested before
+``Expires``; afterwards ``If-Modified-Since`` carries the exact ``Last-Modified`` string, and a 304 keeps the
+cached document.
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ import json
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import aiohttp
 from pydantic import AwareDatetime, BaseModel, Field
 
 from providers.base import (
     Clock,
+    Condition,
     Kind,
     Location,
     ProviderError,
@@ -36,6 +40,7 @@ from providers.base import (
     validated,
 )
 from providers.conditional import ConditionalCache
+from providers.conditions import from_met
 from providers.http import read_bounded
 
 log = logging.getLogger(__name__)
@@ -60,7 +65,12 @@ class _Instant(BaseModel):
 
 
 class _Data(BaseModel):
-    instant: _Instant  # next_1_hours / next_6_hours / next_12_hours are optional and unused
+    instant: _Instant
+    # {"summary": {"symbol_code": "..."}, ...}, each optional; read by _symbol, so a malformed one costs the
+    # condition, never the temperature
+    next_1_hours: Any = None
+    next_6_hours: Any = None
+    next_12_hours: Any = None
 
 
 class _Step(BaseModel):
@@ -81,6 +91,17 @@ class Forecast(BaseModel):
 class Reading(NamedTuple):
     observed_at: datetime
     temperature: float | None
+    condition: Condition | None = None
+
+
+def _symbol(data: _Data) -> Condition | None:
+    """The sky of the shortest period that has one: next_1_hours, else next_6_hours, else next_12_hours."""
+    for period in (data.next_1_hours, data.next_6_hours, data.next_12_hours):
+        summary = period.get("summary") if isinstance(period, dict) else None
+        symbol = summary.get("symbol_code") if isinstance(summary, dict) else None
+        if symbol is not None:
+            return from_met(symbol)
+    return None
 
 
 @guarded
@@ -93,7 +114,8 @@ def pick(forecast: Forecast, now: datetime) -> Reading:
     past = [step for step in steps if step.time <= now]
     step = max(past, key=lambda s: s.time) if past else steps[0]
     value = step.data.instant.details.air_temperature
-    return Reading(step.time.astimezone(UTC), None if value is None else finite(value, "air_temperature"))
+    temperature = None if value is None else finite(value, "air_temperature")
+    return Reading(step.time.astimezone(UTC), temperature, _symbol(step.data))
 
 
 @guarded
@@ -138,7 +160,12 @@ class MetNo:
             forecast = await self._forecast(session, location)
             with format_errors(f"met_no {location.id}"):
                 reading = pick(forecast, self._clock())
-                return Temperature(city=location.id, temperature=reading.temperature, observed_at=reading.observed_at)
+                return Temperature(
+                    city=location.id,
+                    temperature=reading.temperature,
+                    observed_at=reading.observed_at,
+                    condition=reading.condition,
+                )
         except ProviderError as exc:
             return exc
 

@@ -123,6 +123,11 @@ class Nbk:
         )
         return parse(response.body)
 
+    async def fetch_dated(self, session: aiohttp.ClientSession, day: dt.date) -> Sequence[Rate]:
+        """get_rates.cfm for ``day`` alone, no fallback (the history backfill): the records keep the date the
+        document names, which is not ``day`` when NBK answers another date's document."""
+        return await self._get(session, "/rss/get_rates.cfm", {"fdate": day.strftime("%d.%m.%Y")}, self.config.timeout)
+
     async def fetch(self, session: aiohttp.ClientSession, day: dt.date) -> Sequence[Rate]:
         """``day``'s rates; rates_all.xml's records keep their own date (tomorrow's after publication)."""
         half = self.config.timeout / 2  # a hanging first document must leave time for the second

@@ -1,4 +1,4 @@
-"""Open-Meteo: current 2 m temperature for every configured city in ONE request.
+"""Open-Meteo: current 2 m temperature and WMO weather code for every configured city in ONE request.
 
 Several coordinates answer a JSON list in request order, one coordinate a bare object; the answer
 carries grid-cell coordinates, not ours, so results are matched by position. ``current.time`` is local
@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict
@@ -29,6 +29,7 @@ from providers.base import (
     narrow,
     validated,
 )
+from providers.conditions import from_wmo
 from providers.http import read_bounded
 
 DEFAULT_BASE_URL = "https://api.open-meteo.com"
@@ -55,11 +56,13 @@ class _Strict(BaseModel):
 class _Current(_Strict):
     time: float | str  # ISO 8601 local time, or epoch seconds with timeformat=unixtime
     temperature_2m: float | None  # required; null when the model has no value
+    weather_code: Any = None  # WMO code; read by from_wmo, so a bad one costs the condition, not the temperature
 
 
 class _CurrentWeather(_Strict):  # legacy current_weather=true
     time: float | str
     temperature: float | None
+    weathercode: Any = None
 
 
 class _Point(_Strict):
@@ -88,14 +91,17 @@ def _one(element: object, city: str) -> Temperature:
     point = validated(_Point, element, "Open-Meteo location")
     if point.current is not None:
         time, value, key = point.current.time, point.current.temperature_2m, "temperature_2m"
+        code = point.current.weather_code
     elif point.current_weather is not None:
         time, value, key = point.current_weather.time, point.current_weather.temperature, "temperature"
+        code = point.current_weather.weathercode
     else:
         raise FormatError("no current temperature in the answer")
     return Temperature(
         city=city,
         temperature=None if value is None else finite(value, key),
         observed_at=_observed_at(time, point.utc_offset_seconds),
+        condition=from_wmo(code),
     )
 
 
@@ -125,7 +131,7 @@ class OpenMeteo:
         params = {
             "latitude": ",".join(coordinate(loc.latitude) for loc in self.locations),
             "longitude": ",".join(coordinate(loc.longitude) for loc in self.locations),
-            "current": "temperature_2m",
+            "current": "temperature_2m,weather_code",
             "timezone": "auto",
         }
         if self.config.api_key:

@@ -123,7 +123,8 @@ def make_settings(upstream: Upstreams) -> SettingsFactory:
             for name in ("nbk", "cbr", "open_meteo", "met_no")
         }
         sections["met_no"].setdefault("user_agent", "ticker-tests/1.0 tests@example.kz")
-        base: dict[str, Any] = {"fetch_attempts": 1, "breaker_cooldown": 0, **sections}
+        # history is off unless a test turns it on: its backfill asks NBK beside the strip's fetches these tests count
+        base: dict[str, Any] = {"fetch_attempts": 1, "breaker_cooldown": 0, "history": {"days": 0}, **sections}
         return Settings(**{**base, **overrides})
 
     return make

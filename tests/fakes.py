@@ -21,6 +21,8 @@ Time: every date the fake answers comes from ``clock`` (an aware UTC datetime; t
   published; without ``date_req``, the newest published (tomorrow's, in the evening).
 * Open-Meteo's ``current.time`` is the clock's now in UTC+5 floored to 15 minutes, unless ``local_time`` is set.
 * MET Norway's steps are hourly around the clock's now less ``met_no_age``.
+* The sky: Open-Meteo's ``weather_code`` cycles through ``weather_codes`` like ``temperatures``; MET's
+  ``symbol_code`` is ``met_no_symbol`` on every step. Either may be set to anything, malformed included.
 
 Fault "down" closes the connection without an answer (one server cannot refuse connections). aiohttp's
 ClientSession retries an idempotent request once on ServerDisconnectedError, so each attempt reaches the fake
@@ -152,7 +154,10 @@ def _comma(value: Decimal) -> str:
     return text.replace(".", ",")
 
 
-def open_meteo_point(index: int, temperature: float | None, local_time: str) -> dict[str, Any]:
+def open_meteo_point(
+    index: int, temperature: float | None, local_time: str, weather_code: object = 3
+) -> dict[str, Any]:
+    """One location's ``current=temperature_2m,weather_code`` object (``weather_code`` as given, even malformed)."""
     point: dict[str, Any] = {
         "latitude": 51.125 + index,
         "longitude": 71.375 + index,
@@ -164,18 +169,27 @@ def open_meteo_point(index: int, temperature: float | None, local_time: str) -> 
     }
     if index:
         point["location_id"] = index
-    point["current_units"] = {"time": "iso8601", "interval": "seconds", "temperature_2m": "°C"}
-    point["current"] = {"time": local_time, "interval": 900, "temperature_2m": temperature}
+    point["current_units"] = {
+        "time": "iso8601", "interval": "seconds", "temperature_2m": "°C", "weather_code": "wmo code",
+    }  # fmt: skip
+    point["current"] = {
+        "time": local_time, "interval": 900, "temperature_2m": temperature, "weather_code": weather_code,
+    }  # fmt: skip
     return point
 
 
-def met_no_doc(temperature: float, at: datetime) -> bytes:
-    """Hourly steps from an hour before ``at`` to two after; the value rises a degree an hour."""
-    series = [
+def met_no_doc(temperature: float, at: datetime, symbol: object = "cloudy") -> bytes:
+    """Hourly steps from an hour before ``at`` to two after; the value rises a degree an hour. Every step but the
+    last carries ``symbol`` as its next_1_hours and next_6_hours ``symbol_code`` (None: no next_* blocks)."""
+    series: list[dict[str, Any]] = [
         {"time": (at + timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M:%SZ"),
          "data": {"instant": {"details": {"air_temperature": temperature + h}}}}
         for h in range(-1, 3)
     ]  # fmt: skip
+    if symbol is not None:
+        for step in series[:-1]:  # the last step carries only instant, as MET's last entries do
+            step["data"]["next_1_hours"] = {"summary": {"symbol_code": symbol}, "details": {}}
+            step["data"]["next_6_hours"] = {"summary": {"symbol_code": symbol}, "details": {}}
     return json.dumps(
         {
             "type": "Feature",
@@ -216,15 +230,18 @@ class Upstream:
         self.nbk_date: str | None = "01.04.2026"  # DD.MM.YYYY; None: ``rates`` on every date
         self.nbk_days: dict[date, NbkRates] = {}  # when set, the documents held, replacing rates/nbk_date
         self.nbk_published_through: date | None = None  # None: today in Astana, tomorrow from 16:00
+        self.nbk_hang: set[date] = set()  # get_rates.cfm for these fdates hangs until ``release`` (the others answer)
         # CBR
         self.cbr_rates: CbrRates | None = None  # None: the real sample's values
         self.cbr_closed: set[date] = set()  # weekdays CBR sets no rate (Russian holidays)
         self.cbr_published_through: date | None = None  # None: tomorrow's document from 15:30 Moscow
         # Open-Meteo
         self.temperatures: list[float | None] = [-3.4, 12.0, 21.5]  # cycled over the points asked; None is null
+        self.weather_codes: list[object] = [71, 3, 0]  # WMO codes cycled like temperatures (snow, overcast, clear)
         self.local_time: str | None = None  # "YYYY-MM-DDTHH:MM" in UTC+5; None: the clock's, floored to 15 min
         # MET Norway
         self.met_no_age = timedelta(0)  # the document is made this long before the clock's now
+        self.met_no_symbol: object = "cloudy"  # every step's symbol_code; None: no next_* blocks
         self.met_no_expires: timedelta | None = None  # send Expires/Last-Modified (the document's age + this)
         self.release = asyncio.Event()  # a hanging handler waits on this
         self.requests: list[web.Request] = []
@@ -312,7 +329,7 @@ class Upstream:
             assert request.transport is not None
             request.transport.close()  # no answer at all: as near to a refused connection as one server gets
             return web.Response()
-        if fault == "hang":
+        if fault == "hang" or (source == "nbk" and _day(request.query.get("fdate"), "%d.%m.%Y") in self.nbk_hang):
             await self.release.wait()
         if fault == "html":
             return web.Response(body=HTML, content_type="text/html")
@@ -387,7 +404,11 @@ class Upstream:
         if fault == "absurd":
             temps = [500.0 for _ in temps]
         local_time = self.open_meteo_time()
-        points = [open_meteo_point(i, temps[i % len(temps)], local_time) for i in range(len(lats.split(",")))]
+        codes = self.weather_codes or [None]
+        points = [
+            open_meteo_point(i, temps[i % len(temps)], local_time, codes[i % len(codes)])
+            for i in range(len(lats.split(",")))
+        ]
         return json.dumps(points if len(points) > 1 else points[0]).encode()
 
     def _met_no(self, request: web.Request) -> tuple[bytes, dict[str, str]]:
@@ -402,4 +423,4 @@ class Upstream:
                 "Last-Modified": format_datetime(made.replace(microsecond=0), usegmt=True),
                 "Expires": format_datetime(made.replace(microsecond=0) + self.met_no_expires, usegmt=True),
             }
-        return met_no_doc(lat / 10, made.replace(minute=0, second=0, microsecond=0)), headers
+        return met_no_doc(lat / 10, made.replace(minute=0, second=0, microsecond=0), self.met_no_symbol), headers

@@ -71,6 +71,7 @@ async def test_after_a_fetch_the_strip_carries_normalised_values_and_when_they_t
         "city": "astana", "name": "Astana", "temperature": -3.4, "unit": "°C",
         "observed_at": "2026-04-01T10:15:00Z", "source": "open_meteo", "stale": False,
         "stale_at": "2026-04-01T11:15:00Z",  # observed at 15:15 Astana, current for an hour
+        "condition": "snow",  # WMO 71, the fake's first code
     }  # fmt: skip
     assert weather["almaty"]["temperature"] == 12.0
     assert body["updated_at"] == "2026-04-01T10:15:00Z"

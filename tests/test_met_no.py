@@ -47,22 +47,25 @@ def set_temperature(value: object, index: int = 0) -> Callable[[dict[str, Any]],
 
 
 @pytest.mark.parametrize(
-    ("now", "step", "temperature"),
+    ("now", "step", "temperature", "condition"),
     [
-        (T0, "2026-07-15T09:00:00Z", 27.7),  # everything is after now: the first step
-        (NOW, "2026-07-15T10:00:00Z", 28.2),
-        (datetime(2026, 7, 15, 11, tzinfo=UTC), "2026-07-15T11:00:00Z", 28.3),  # <= is inclusive
-        (datetime(2026, 7, 15, 15, 30, tzinfo=timezone(timedelta(hours=5))), "2026-07-15T10:00:00Z", 28.2),
-        (datetime(2026, 7, 17, 11, 59, tzinfo=UTC), "2026-07-17T08:00:00Z", 26.1),  # hourly -> 6-hourly gap
-        (datetime(2026, 7, 20, 5, 59, tzinfo=UTC), "2026-07-20T00:00:00Z", 15.7),  # 6-hourly tail
-        (datetime(2026, 8, 1, tzinfo=UTC), "2026-07-24T00:00:00Z", 14.4),  # past the end: last, instant only
+        (T0, "2026-07-15T09:00:00Z", 27.7, "clear"),  # everything is after now: the first step (clearsky_day)
+        (NOW, "2026-07-15T10:00:00Z", 28.2, "clear"),  # fair_day
+        (datetime(2026, 7, 15, 11, tzinfo=UTC), "2026-07-15T11:00:00Z", 28.3, "partly_cloudy"),  # <= is inclusive
+        (datetime(2026, 7, 15, 15, 30, tzinfo=timezone(timedelta(hours=5))), "2026-07-15T10:00:00Z", 28.2, "clear"),
+        (datetime(2026, 7, 17, 11, 59, tzinfo=UTC), "2026-07-17T08:00:00Z", 26.1, "partly_cloudy"),  # hourly gap
+        (datetime(2026, 7, 20, 5, 59, tzinfo=UTC), "2026-07-20T00:00:00Z", 15.7, "overcast"),  # next_6_hours only
+        (datetime(2026, 8, 1, tzinfo=UTC), "2026-07-24T00:00:00Z", 14.4, None),  # past the end: instant only
     ],
 )
-def test_parse_picks_the_last_step_at_or_before_now(now: datetime, step: str, temperature: float) -> None:
-    observed_at, value = parse(SAMPLE, now)
+def test_parse_picks_the_last_step_at_or_before_now(
+    now: datetime, step: str, temperature: float, condition: str | None
+) -> None:
+    observed_at, value, sky = parse(SAMPLE, now)
     assert observed_at == datetime.fromisoformat(step)
     assert observed_at.utcoffset() == timedelta(0)
     assert value == temperature
+    assert sky == condition
 
 
 def test_parse_keeps_null_temperature_as_none() -> None:
@@ -195,7 +198,9 @@ async def test_fetch_identifies_itself_and_sends_at_most_four_decimals(aiohttp_s
         records = await provider.fetch(session, NOW.date())
 
     assert records == [
-        Temperature(city=city, temperature=28.2, observed_at=datetime(2026, 7, 15, 10, tzinfo=UTC))
+        Temperature(
+            city=city, temperature=28.2, observed_at=datetime(2026, 7, 15, 10, tzinfo=UTC), condition="clear"
+        )  # fair_day
         for city in ("astana", "almaty", "sydney")
     ]
     sent = {(r.query["lat"], r.query["lon"]) for r in upstream.requests}

@@ -100,7 +100,9 @@ def test_unixtime_is_epoch_seconds_utc() -> None:
 
 def test_legacy_current_weather_shape() -> None:
     (record,) = parse(LEGACY, ["astana"])
-    assert record == Temperature(city="astana", temperature=11.0, observed_at=datetime(2025, 10, 4, 3, 30, tzinfo=UTC))
+    assert record == Temperature(
+        city="astana", temperature=11.0, observed_at=datetime(2025, 10, 4, 3, 30, tzinfo=UTC), condition="overcast"
+    )  # "weathercode": 3, the legacy spelling
 
 
 @pytest.mark.parametrize(
@@ -267,7 +269,7 @@ async def test_fetch_sends_one_request_for_all_cities(aiohttp_server: AiohttpSer
     assert query["longitude"] == "71.446,76.9285,151.2093"
     for value in (*query["latitude"].split(","), *query["longitude"].split(",")):
         assert len(value.partition(".")[2]) <= 4
-    assert query["current"] == "temperature_2m"
+    assert query["current"] == "temperature_2m,weather_code"
     assert query["timezone"] == "auto"
     assert "apikey" not in query
     assert (OpenMeteo.name, OpenMeteo.kind) == ("open_meteo", "weather")

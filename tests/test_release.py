@@ -60,7 +60,8 @@ async def test_workers_share_one_port_and_fetch_once(live_upstream: Upstreams, r
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TICKER_")}
     env.update({f"TICKER_{s}__BASE_URL": upstream.url for s in ("NBK", "CBR", "OPEN_METEO", "MET_NO")})
-    env.update({"TICKER_REDIS_URL": redis_url, "TICKER_LOG_LEVEL": "DEBUG"})
+    # no history backfill: the test counts the strip's requests to NBK
+    env.update({"TICKER_REDIS_URL": redis_url, "TICKER_LOG_LEVEL": "DEBUG", "TICKER_HISTORY__DAYS": "0"})
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "ticker", "serve", "--workers", "2", "--host", "127.0.0.1", "--port", str(port),
         env=env, stderr=asyncio.subprocess.PIPE,

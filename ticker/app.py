@@ -3,8 +3,8 @@
 Data flows one way: fetch -> parse -> validate -> store -> announce -> snapshot -> request. The store
 (local copy + Redis) is built here; the snapshot and the cross-check listen to it; the refresher writes to
 it alone. Cleanup contexts, in order: store, client session, sync (the store's background tasks), fetching
-(refresher and scheduler); aiohttp closes them in reverse. Streams get their final event first, in
-on_shutdown, before aiohttp waits for handlers.
+(refresher and scheduler), history (the backfill and its own session); aiohttp closes them in reverse.
+Streams get their final event first, in on_shutdown, before aiohttp waits for handlers.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from aiohttp import web
 from providers.base import Provider
 from ticker import __version__, openapi, views
 from ticker.appkeys import (
+    BACKFILL,
     CACHE_POLICY,
     CLOCK,
     CLOSING,
@@ -36,9 +37,11 @@ from ticker.appkeys import (
     SUPERVISOR,
 )
 from ticker.attempts import RetryPolicy
+from ticker.backfill import Backfill, Sleep, progress
 from ticker.clock import Clock, utcnow
 from ticker.crosscheck import CrossCheck
 from ticker.fanout import Hub
+from ticker.history_view import HistoryView
 from ticker.metrics import Metrics
 from ticker.refresh import Refresher
 from ticker.respond import CachePolicy, Cors, Responder
@@ -110,6 +113,7 @@ def create_app(
     retry: RetryPolicy | None = None,
     schedule: bool = True,
     supervisor_delay: float = 0.5,
+    backfill_sleep: Sleep = asyncio.sleep,
 ) -> web.Application:
     app = web.Application()  # no middleware: see views.guarded
     store = create_store(settings.redis_url)
@@ -126,6 +130,8 @@ def create_app(
     app[CLOSING] = asyncio.Event()
     app[STREAM_HUB] = Hub(snapshot, app[CLOSING])
     app[SUPERVISOR] = Supervisor(metrics.task_restarts, base_delay=supervisor_delay)
+    if settings.history_on:
+        metrics.history = lambda: progress(settings, store, clock())
 
     async def store_ctx(app: web.Application) -> AsyncIterator[None]:
         with contextlib.suppress(TimeoutError):  # serve what the store holds before the first fetch
@@ -155,11 +161,25 @@ def create_app(
             await stop_scheduler(scheduler)
         await refresher.close()
 
+    async def history_ctx(app: web.Application) -> AsyncIterator[None]:
+        """The backfill, on a session of its own (the strip's fetches never queue behind it)."""
+        if not settings.history_on or settings.role == "api":
+            yield
+            return
+        async with client_session() as session:
+            backfill = app[BACKFILL] = Backfill(
+                settings, store, app[REFRESHER], session, metrics, clock, sleep=backfill_sleep
+            )
+            if schedule:
+                app[SUPERVISOR].start("history-backfill", backfill.loop)
+            yield
+            await app[SUPERVISOR].stop("history-backfill")
+
     async def end_streams(app: web.Application) -> None:
         app[CLOSING].set()
         snapshot.close()
 
-    app.cleanup_ctx.extend([store_ctx, session_ctx, sync_ctx, fetching_ctx])
+    app.cleanup_ctx.extend([store_ctx, session_ctx, sync_ctx, fetching_ctx, history_ctx])
     app.on_shutdown.append(end_streams)
     _routes(app)
     return app
@@ -174,6 +194,7 @@ def _routes(app: web.Application) -> None:
         ("/readyz", views.readyz),
         ("/metrics", views.metrics),
         ("/openapi.json", openapi.handler),
+        ("/v1/rates/history", HistoryView(app)),
     ]
     with contextlib.suppress(FileNotFoundError):
         others.append(("/widget.js", views.static_file("widget.js", "text/javascript")))

@@ -7,6 +7,7 @@ import asyncio
 import aiohttp
 from aiohttp import web
 
+from ticker.backfill import Backfill
 from ticker.clock import Clock
 from ticker.crosscheck import CrossCheck
 from ticker.fanout import Hub
@@ -32,3 +33,4 @@ SESSION = web.AppKey("session", aiohttp.ClientSession)
 REFRESHER = web.AppKey("refresher", Refresher)
 CLOSING = web.AppKey("closing", asyncio.Event)
 STREAM_HUB = web.AppKey("stream_hub", Hub)
+BACKFILL = web.AppKey("backfill", Backfill)  # only where history is on and this process fetches

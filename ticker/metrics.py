@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -55,6 +55,15 @@ class _Live(Collector):
             for divergence in self.m.crosscheck.all():
                 ratio.add_metric([divergence.currency], divergence.ratio)
             yield ratio
+        if self.m.history is not None:
+            days = GaugeMetricFamily(
+                "ticker_history_days",
+                "Days of the history window held (TICKER_HISTORY__DAYS wanted)",
+                labels=["currency"],
+            )
+            for currency, count in self.m.history().items():
+                days.add_metric([currency], count)
+            yield days
 
 
 class Metrics:
@@ -64,6 +73,7 @@ class Metrics:
         self.clock = clock
         self.store: Store | None = None  # bound when the store exists (its cleanup context)
         self.crosscheck: CrossCheck | None = None
+        self.history: Callable[[], dict[str, int]] | None = None  # days of the backfill window held, per currency
         self.requests: Tally[tuple[str, int]] = Tally()
         self.streams = 0
         self.fetches = Counter(
@@ -74,6 +84,12 @@ class Metrics:
             "Time spent fetching, retries included",
             ["source"],
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+            registry=self.registry,
+        )
+        self.history_requests = Counter(
+            "ticker_history_requests",
+            "History backfill requests to NBK by outcome (ok, absent: another date's document, failed)",
+            ["outcome"],
             registry=self.registry,
         )
         self.task_restarts = Counter(

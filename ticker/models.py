@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from providers.base import Trend
+from providers.base import Condition, Trend
 
 
 class _Out(BaseModel):
@@ -24,6 +24,11 @@ class WeatherItem(_Out):
     stale: bool = Field(description="true when observed_at is further back than its source's STALE_AFTER")
     stale_at: dt.datetime | None = Field(
         description="UTC instant this value turns stale if nothing newer arrives (observed_at + STALE_AFTER)"
+    )
+    condition: Condition | None = Field(
+        default=None,
+        description="the sky at observed_at, normalised from Open-Meteo's WMO weather_code or MET Norway's "
+        "symbol_code (both agree: WMO 3 and MET `cloudy` are `overcast`); null when unknown",
     )
 
 
@@ -64,6 +69,20 @@ class Weather(_Out):
     weather: list[WeatherItem]
 
 
+class HistoryPoint(_Out):
+    date: dt.date = Field(description="the Astana date the rate was official for")
+    rate: float = Field(description="KZT for ONE unit of the currency, as NBK set it for that date")
+    change: float | None = Field(description="KZT change per unit against the day before, as NBK published it")
+
+
+class History(_Out):
+    currency: str = Field(description="ISO 4217 code")
+    source: Literal["nbk"] = Field(description="the National Bank of Kazakhstan's official rates")
+    rates: list[HistoryPoint] = Field(
+        description="ascending by date; a date not backfilled yet is missing, never filled in from another"
+    )
+
+
 class Error(_Out):
     error: str = Field(description="what went wrong, for a person")
     status: int
@@ -83,6 +102,13 @@ class SourceReport(_Out):
     open_until: dt.datetime | None
 
 
+class HistoryProgress(_Out):
+    days: int = Field(
+        description="dates wanted: the TICKER_HISTORY__DAYS days before today (today's rate is the strip's)"
+    )
+    stored: dict[str, int] = Field(description="per configured currency, how many of those dates are held")
+
+
 class Readiness(_Out):
     ready: bool
     reason: str | None
@@ -91,6 +117,9 @@ class Readiness(_Out):
     sources: list[SourceReport]
     tasks_down: list[str] = Field(description="background tasks that failed and are being restarted")
     warnings: list[str] = Field(description="rates that disagree with the cross-check source, and the like")
+    history: HistoryProgress | None = Field(
+        default=None, description="how far the history backfill is (never affects `ready`); null while history is off"
+    )
 
 
 class Health(_Out):

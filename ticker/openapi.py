@@ -14,7 +14,8 @@ from providers import REGISTRY, names_of
 from providers.base import Kind
 from ticker import __version__
 from ticker.appkeys import SETTINGS
-from ticker.models import Error, Health, Rates, Readiness, Ticker, Weather
+from ticker.history_view import CSV_HEADER, DEFAULT_DAYS, FORMATS, IMMUTABLE, MAX_DAYS
+from ticker.models import Error, Health, History, Rates, Readiness, Ticker, Weather
 from ticker.query import KNOWN
 from ticker.settings import DEFAULT_CITIES, LANGS, Settings
 
@@ -93,6 +94,60 @@ def _parameters(currencies: tuple[str, ...], cities: tuple[str, ...]) -> list[di
     return out
 
 
+def _history_path(currencies: tuple[str, ...]) -> dict[str, Any]:
+    one = "|".join("".join(_char_class(_spelled(str.upper, c)) for c in code) for code in currencies)
+    day = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+
+    def param(name: str, text: str, schema: dict[str, Any], example: str, required: bool = False) -> dict[str, Any]:
+        return {"name": name, "in": "query", "required": required, "description": text, "schema": schema,
+                "example": example}  # fmt: skip
+
+    csv = {
+        "schema": {"type": "string"},
+        "example": f"{CSV_HEADER}\r\n2026-03-31,{currencies[0]},478.77,-2.77\r\n",
+    }
+    return {
+        "get": {
+            "summary": "NBK's official rates for one currency, one value per date, as JSON or CSV",
+            "description": "Ascending by date; a date not backfilled yet is missing, never filled in. At most "
+            f"{MAX_DAYS} days per request (both ends included); `from` after `to` or a longer range is a 400. "
+            f"A range that ends before today (Astana) and holds every date answers `Cache-Control: {IMMUTABLE}`; "
+            "any other follows the strip's rates max-age. `format=csv` or `Accept: text/csv` answers CSV with "
+            f"the header line `{CSV_HEADER}`. 404 while history is off (TICKER_HISTORY__DAYS=0).",
+            "parameters": [
+                param(
+                    "currency",
+                    "A configured ISO code (case-insensitive)",
+                    {"type": "string", "pattern": f"^(?:{one})$"},
+                    currencies[0],
+                    required=True,
+                ),
+                param("from", f"First date, YYYY-MM-DD; default {DEFAULT_DAYS} days before `to`", day, "2026-03-01"),
+                param("to", "Last date, YYYY-MM-DD; default today in Astana (UTC+5)", day, "2026-03-31"),
+                param(
+                    "format",
+                    "json (default) or csv; overrides Accept",
+                    {"type": "string", "enum": list(FORMATS)},
+                    "csv",
+                ),
+            ],
+            "responses": {
+                "200": {
+                    "description": "The rates held for the range; ETag for conditional requests",
+                    "content": {"application/json": {"schema": _ref(History)}, "text/csv": csv},
+                },
+                "304": {"description": "Not modified since the validator the client sent"},
+                "400": _json(
+                    Error,
+                    "Unknown, repeated or malformed parameter, or a reversed or too long range; "
+                    "`parameter` names it and `allowed` what it takes",
+                ),
+                "404": _json(Error, "History is off"),
+            },
+        }
+    }
+
+
 def _title(name: str) -> str:
     """The first line of the provider class's docstring, up to its colon: "National Bank of Kazakhstan"."""
     doc = (REGISTRY[name].__doc__ or name).strip().splitlines()[0]
@@ -153,7 +208,7 @@ def spec(settings: Settings | None = None) -> dict[str, Any]:
 @cache
 def _spec(currencies: tuple[str, ...], cities: tuple[str, ...]) -> dict[str, Any]:
     _, defs = models_json_schema(
-        [(m, "serialization") for m in (Ticker, Rates, Weather, Error, Readiness, Health)], ref_template=_REF
+        [(m, "serialization") for m in (Ticker, Rates, Weather, History, Error, Readiness, Health)], ref_template=_REF
     )
     _describe_sources(defs["$defs"])
     parameters = _parameters(currencies, cities)
@@ -190,6 +245,7 @@ def _spec(currencies: tuple[str, ...], cities: tuple[str, ...]) -> dict[str, Any
             "/v1/ticker": _strip_path(Ticker, "Rates and weather, in configured order", parameters),
             "/v1/rates": _strip_path(Rates, "Rates only", parameters),
             "/v1/weather": _strip_path(Weather, "Weather only", parameters),
+            "/v1/rates/history": _history_path(currencies),
             "/v1/stream": {
                 "get": {
                     "summary": "Server-Sent Events: the strip now and on every change",

@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
-from ticker.models import Readiness, SourceReport
+from ticker.clock import astana_date
+from ticker.history import stored
+from ticker.models import HistoryProgress, Readiness, SourceReport
 from ticker.settings import Settings
 from ticker.state import SourceStatus, current, was_current, why_not_current
 from ticker.store import Store
@@ -56,4 +58,12 @@ def report(settings: Settings, store: Store, now: datetime, *, tasks_down: list[
         sources=reports,
         tasks_down=tasks_down,
         warnings=warnings,
+        history=_history(settings, store, now),
     )
+
+
+def _history(settings: Settings, store: Store, now: datetime) -> HistoryProgress | None:
+    if not settings.history_on:
+        return None
+    days = settings.history.days
+    return HistoryProgress(days=days, stored=stored(store.history, settings.currencies, astana_date(now), days))

@@ -5,7 +5,10 @@
 ``ticker:{v2}:status:<source>`` string SourceStatus JSON
 ``ticker:{v2}:status_ts``       hash  source -> the status's ``touched`` (epoch seconds), newest-wins in Lua
 ``ticker:{v2}:claim:<key>``     string owner, with expiry: one fetch per planned run across replicas
-``ticker:{v2}:updates``         channel: ``data:<source>`` / ``status:<source>``
+``ticker:{v2}:history:<CUR>``   hash  ISO date -> Day JSON ({"rate":..,"change":..,"source":"nbk"}); past days
+                                written only where absent (immutable), today's where different
+``ticker:{v2}:history_currencies`` set the currencies with a history hash
+``ticker:{v2}:updates``         channel: ``data:<source>`` / ``status:<source>`` / ``history:<CUR>:<date>,<date>``
 
 Writes are one Lua script (atomic merge + publish), so replicas never overwrite newer data. Every key
 carries the hash tag ``{v2}``: on a Redis Cluster they all live in one slot, so scripts and pipelines stay
@@ -18,12 +21,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import date
 from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 from redis.exceptions import RedisError
 
+from ticker.history import Day
 from ticker.redis_connect import connect
 from ticker.state import Entries, Entry, SourceStatus
 from ticker.store import RESYNC, StoreError
@@ -34,6 +39,7 @@ M = TypeVar("M", bound=BaseModel)
 PREFIX = "ticker:{v2}:"
 CHANNEL = PREFIX + "updates"
 SOURCES_SET = PREFIX + "sources"
+HISTORY_SET = PREFIX + "history_currencies"
 
 _MERGE = """
 local changed = 0
@@ -68,6 +74,27 @@ redis.call('PUBLISH', KEYS[3], 'status:' .. ARGV[2])
 return 1
 """
 
+# KEYS: the currency's hash, the channel, HISTORY_SET; ARGV: today (ISO), the currency, then date/value pairs.
+# ISO dates compare as strings: a date before today is written only where absent, so a confirmed past day is
+# never overwritten, whichever replica, clock or write-back comes later.
+_HISTORY = """
+local written = {}
+for i = 3, #ARGV - 1, 2 do
+  local field, value = ARGV[i], ARGV[i + 1]
+  if field < ARGV[1] then
+    if redis.call('HSETNX', KEYS[1], field, value) == 1 then written[#written + 1] = field end
+  elseif redis.call('HGET', KEYS[1], field) ~= value then
+    redis.call('HSET', KEYS[1], field, value)
+    written[#written + 1] = field
+  end
+end
+if #written > 0 then
+  redis.call('SADD', KEYS[3], ARGV[2])
+  redis.call('PUBLISH', KEYS[2], 'history:' .. ARGV[2] .. ':' .. table.concat(written, ','))
+end
+return #written
+"""
+
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -85,6 +112,7 @@ class RedisBackend:
         self._merge = self._client.register_script(_MERGE)
         self._status = self._client.register_script(_STATUS)
         self._release = self._client.register_script(_RELEASE)
+        self._history = self._client.register_script(_HISTORY)
 
     async def load(self, source: str | None = None) -> tuple[dict[str, Entries], dict[str, SourceStatus]]:
         try:
@@ -121,6 +149,40 @@ class RedisBackend:
             keys = [PREFIX + f"status:{status.source}", SOURCES_SET, CHANNEL, PREFIX + "status_ts"]
             touched = f"{status.touched.timestamp():.6f}"
             await self._status(keys=keys, args=[status.model_dump_json(), status.source, touched])
+        except RedisError as exc:
+            raise StoreError(f"redis: {exc}") from exc
+
+    async def load_history(
+        self, currency: str | None = None, dates: Sequence[date] | None = None
+    ) -> dict[str, dict[date, Day]]:
+        """Every currency's history, one currency's, or some of its dates (what an announcement named)."""
+        try:
+            codes = [currency] if currency else sorted(cast(set[str], await self._client.smembers(HISTORY_SET)))
+            async with self._client.pipeline(transaction=False) as pipe:
+                for code in codes:
+                    if dates is None:
+                        pipe.hgetall(PREFIX + f"history:{code}")
+                    else:
+                        pipe.hmget(PREFIX + f"history:{code}", [day.isoformat() for day in dates])
+                replies = await pipe.execute()
+        except RedisError as exc:
+            raise StoreError(f"redis: {exc}") from exc
+        out: dict[str, dict[date, Day]] = {}
+        for code, reply in zip(codes, replies, strict=True):
+            pairs = reply.items() if dates is None else zip((d.isoformat() for d in dates), reply, strict=True)
+            out[code] = {
+                day: value
+                for field, text in pairs
+                if text is not None and (day := _iso_date(field)) is not None and (value := _parse(Day, text))
+            }
+        return out
+
+    async def write_history(self, currency: str, days: Mapping[date, Day], today: date) -> None:
+        args: list[Any] = [today.isoformat(), currency]
+        for day, value in sorted(days.items()):
+            args += [day.isoformat(), value.model_dump_json()]
+        try:
+            await self._history(keys=[PREFIX + f"history:{currency}", CHANNEL, HISTORY_SET], args=args)
         except RedisError as exc:
             raise StoreError(f"redis: {exc}") from exc
 
@@ -187,4 +249,12 @@ def _parse(model: type[M], text: str) -> M | None:
         return model.model_validate_json(text)
     except ValidationError:
         log.warning("ignoring an unreadable %s in redis", model.__name__)
+        return None
+
+
+def _iso_date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        log.warning("ignoring a history field that is not a date: %r", text[:40])
         return None

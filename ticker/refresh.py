@@ -20,6 +20,7 @@ from typing import Literal
 import aiohttp
 
 from providers.base import FormatError, Provider, ProviderError, Rate, Record, Temperature
+from ticker import history
 from ticker.attempts import RetryPolicy as RetryPolicy  # re-exported: callers build runs with it
 from ticker.attempts import fetch_with_retries
 from ticker.clock import Clock, astana_date
@@ -59,6 +60,9 @@ class Refresher:
         self.sleep = sleep
         self.owner = uuid.uuid4().hex
         self._locks = {name: asyncio.Lock() for name in providers}
+        self._idle = {name: asyncio.Event() for name in providers}  # set while no run of the source is in flight
+        for event in self._idle.values():
+            event.set()
         self._validators = {name: Validator() for name in providers}
         self._claimed: set[str] = set()  # claims whose fetch has not finished (released on shutdown)
         self._missing: set[tuple[str, str]] = set()  # (source, item) an answer lacked: warned once
@@ -97,6 +101,12 @@ class Refresher:
             self.metrics.fetches.labels(run.source, "error").inc()
             return "error"
 
+    async def idle(self, source: str) -> None:
+        """Return once no run of ``source`` is in flight: the backfill gives way to the strip's own fetches."""
+        event = self._idle.get(source)
+        if event is not None:
+            await event.wait()
+
     async def run_due(self) -> list[Outcome]:
         """Start what is due and wait for it (tests and ``ticker fetch``)."""
         return list(await asyncio.gather(*self.poke()))
@@ -112,7 +122,11 @@ class Refresher:
         if lock.locked():
             return "busy"
         async with lock:
-            outcome = await self._run(run)
+            self._idle[run.source].clear()
+            try:
+                outcome = await self._run(run)
+            finally:
+                self._idle[run.source].set()
         self.metrics.fetches.labels(run.source, outcome).inc()
         log.debug("%s: %s run ended: %s", run.source, run.purpose, outcome, extra={"source": run.source})
         chain = self.planner.chain_of(run.source)
@@ -210,6 +224,11 @@ class Refresher:
             keep.append(r)
         if keep:
             await self.store.put(source, confirm(old, source, keep, now), astana_date(now))
+        if source == history.SOURCE and self.settings.history_on:  # the strip's official rates, into history
+            rates = [r for r in accepted if isinstance(r, Rate)]
+            await self.store.put_history(
+                history.days_of(rates, self.settings.currencies, astana_date(now)), astana_date(now)
+            )
 
     def _lacking(self, source: str, accepted: list[Record]) -> list[str]:
         got = {item_of(r) for r in accepted if not isinstance(r, Rate) or r.valid_on <= astana_date(self.clock())}

@@ -15,8 +15,9 @@ from providers.base import Kind, Location, SourceConfig
 from ticker.redis_connect import parse as parse_redis_url
 
 ENV_PREFIX = "TICKER_"
-SECTIONS = (*REGISTRY, "cross_check")  # the nested sections (TICKER_NBK__INTERVAL), one per provider
+SECTIONS = (*REGISTRY, "cross_check", "history")  # the nested sections (TICKER_NBK__INTERVAL), one per provider
 LANGS = ("en", "ru", "kk")
+MAX_HISTORY_DAYS = 3660  # ten years and the leap days
 _CITY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 
@@ -50,6 +51,15 @@ class CrossCheck(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     tolerance: float = Field(default=0.05, gt=0, lt=1, description="|primary / cross - 1| above this is a warning")
+
+
+class History(BaseModel):
+    """The backfill of NBK's official rates (TICKER_HISTORY__DAYS, TICKER_HISTORY__RATE)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    days: int = Field(default=365, ge=0, le=MAX_HISTORY_DAYS, description="days of rates kept filled; 0: no history")
+    rate: float = Field(default=2, gt=0, le=1000, description="backfill requests per second to NBK, at most")
 
 
 DEFAULT_CITIES = [
@@ -86,6 +96,7 @@ class _Settings(BaseSettings):
     breaker_cooldown: float = Field(default=30, ge=0, le=3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     cross_check: CrossCheck = Field(default_factory=CrossCheck)
+    history: History = Field(default_factory=History)
 
     @field_validator("currencies", "rate_sources", "weather_sources", "cors_origins", mode="before")
     @classmethod
@@ -146,6 +157,11 @@ class _Settings(BaseSettings):
             if origin != "*" and not re.match(r"^https?://[^/\s]+$", origin):
                 raise ValueError(f"{origin!r} is not '*' or an origin like https://example.kz")
         return value
+
+    @property
+    def history_on(self) -> bool:
+        """History is NBK's official rates: kept only with NBK in the rate chain and DAYS above 0."""
+        return self.history.days > 0 and "nbk" in self.rate_sources
 
     @property
     def source_names(self) -> list[str]:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import date
 from typing import Protocol
 
+from ticker.history import Day
 from ticker.state import Entries, Entry, SourceStatus, expired, merge
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,15 @@ class Shared(Protocol):
         ...
 
     async def write_status(self, status: SourceStatus) -> None: ...
+
+    async def load_history(
+        self, currency: str | None = None, dates: Sequence[date] | None = None
+    ) -> dict[str, dict[date, Day]]: ...
+
+    async def write_history(self, currency: str, days: Mapping[date, Day], today: date) -> None:
+        """Days before ``today`` only where absent (past days are immutable), others where different; announce
+        ``history:<currency>:<date>,<date>`` naming what was written."""
+        ...
 
     def updates(self) -> AsyncIterator[str]:
         """``data:<source>``, ``status:<source>``, or RESYNC (first, and after every reconnect)."""
@@ -59,6 +69,9 @@ class Store:
         self.ok = True
         self._claims: dict[str, tuple[str, float]] = {}  # key -> (owner, loop time it lapses), as Redis's PX
         self._listeners: list[Callable[[], None]] = []
+        self.history: dict[str, dict[date, Day]] = {}  # currency -> date -> NBK's official rate that day
+        self.history_version = 0  # bumped by every change to ``history`` (the history route's renderings key on it)
+        self._history_changed = asyncio.Event()
 
     # --- the local copy -----------------------------------------------------------------------------
 
@@ -96,6 +109,55 @@ class Store:
         self._changed()
         if self.shared is not None:
             await self._shared_write(lambda shared: shared.write_status(status))
+
+    # --- history: NBK's official rate per currency per date -----------------------------------------
+
+    def _merge_history(self, currency: str, days: Mapping[date, Day], today: date | None) -> dict[date, Day]:
+        """Apply ``days`` and return what changed; with ``today``, a day before it already held is kept (past days
+        are immutable); without (loaded from the shared backend, which applied that rule itself), the backend's
+        value wins, so every replica converges on what Redis holds."""
+        held = self.history.setdefault(currency, {})
+        changed: dict[date, Day] = {}
+        for day, value in days.items():
+            if held.get(day) == value or (today is not None and day < today and day in held):
+                continue
+            held[day] = changed[day] = value
+        if changed:
+            self.history_version += 1
+            self._history_changed.set()
+            self._history_changed = asyncio.Event()
+        return changed
+
+    @property
+    def history_changed(self) -> asyncio.Event:
+        """Set at the next change to ``history``: take it before looking, then wait on it."""
+        return self._history_changed
+
+    async def put_history(self, days: Mapping[str, Mapping[date, Day]], today: date) -> int:
+        """Record days in the local copy, then in the shared backend (what the local copy did not hold yet);
+        returns how many values were new or changed here."""
+        count = 0
+        for currency, values in days.items():
+            changed = self._merge_history(currency, values, today)
+            if changed:
+                count += len(changed)
+                await self._write_history(currency, changed, today)
+        return count
+
+    async def _write_history(self, currency: str, days: dict[date, Day], today: date) -> None:
+        if self.shared is not None:
+            await self._shared_write(lambda shared: shared.write_history(currency, days, today))
+
+    async def reload_history(self, currency: str | None = None, dates: Sequence[date] | None = None) -> None:
+        if self.shared is None:
+            return
+        try:
+            loaded = await self.shared.load_history(currency, dates)
+        except StoreError as exc:
+            self._set_ok(False, str(exc))
+            return
+        for code, values in loaded.items():
+            self._merge_history(code, values, None)
 
     async def _shared_write(self, write: Callable[[Shared], Awaitable[None]]) -> None:
         assert self.shared is not None
@@ -147,12 +209,18 @@ class Store:
             entries, status = await self.shared.load(source)
             if self._apply(entries, status):
                 self._changed()
+            if source is None:
+                for code, values in (await self.shared.load_history()).items():
+                    self._merge_history(code, values, None)
             if write_back:  # a backend that restarted empty is refilled from what we hold
                 for name, held in list(self.entries.items()):
                     if held:
                         await self.shared.write(name, dict(held), [])
                 for state in list(self.status.values()):
                     await self.shared.write_status(state)
+                for code, days in list(self.history.items()):  # past days only where absent: never overwritten
+                    if days:
+                        await self.shared.write_history(code, dict(days), date.max)
         except StoreError as exc:
             self._set_ok(False, str(exc))
             return
@@ -166,6 +234,9 @@ class Store:
         async for message in self.shared.updates():
             if message == RESYNC:
                 await self.reload(write_back=True)
+            elif message.startswith("history:"):  # history:USD:2026-03-31,2026-03-30
+                _, currency, dates = message.split(":", 2)
+                await self.reload_history(currency, [date.fromisoformat(d) for d in dates.split(",") if d])
             else:
                 await self.reload(message.partition(":")[2] or None)
 

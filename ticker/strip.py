@@ -141,6 +141,7 @@ class StripBuilder:
             source=pick.entry.source,
             stale=pick.stale,
             stale_at=pick.stale_at,
+            condition=record.condition,
         )
 
 

@@ -43,6 +43,16 @@ class Supervisor:
             delay = min(max(delay * 2, 0.1), self.max_delay)
             self.down.discard(name)
 
+    async def stop(self, name: str, timeout: float = 3.0) -> None:
+        """Cancel one task and wait for it (bounded): a task whose resources close before the others'."""
+        ending = [task for task in self._tasks if task.get_name() == f"ticker-{name}"]
+        for task in ending:
+            task.cancel()
+        if ending:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait(ending, timeout=timeout)
+        self._tasks = [task for task in self._tasks if task not in ending]
+
     async def close(self, timeout: float = 3.0) -> None:
         self._closing = True
         for task in self._tasks:

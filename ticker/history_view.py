@@ -1,0 +1,190 @@
+"""GET /v1/rates/history: NBK's official rates for one currency over a range of dates, as JSON or CSV.
+
+The handler reads the store's local copy of the history and nothing else (no Redis, no upstream). Renderings
+(body, validator, compressed bodies) are kept per (currency, range, format) until the history changes.
+Caching: a range that ends before today and holds every date is immutable; anything else (today included, or a
+date still missing: the backfill may yet fill it) follows the strip's rates max-age.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from aiohttp import hdrs, web
+from multidict import CIMultiDict, MultiMapping
+
+from ticker.appkeys import CACHE_POLICY, CLOCK, CORS, SETTINGS, STORE
+from ticker.clock import astana_date
+from ticker.history import Day
+from ticker.models import History, HistoryPoint
+from ticker.query import QueryError
+from ticker.respond import ETAG, JSON, choose_coding, compress, not_modified
+from ticker.snapshot import Rendered
+
+KNOWN = ("currency", "from", "to", "format")
+FORMATS = ("json", "csv")
+MAX_DAYS = 366  # per request, both ends included
+DEFAULT_DAYS = 30  # ``from`` defaults to this many days before ``to``
+IMMUTABLE = "public, max-age=86400, immutable"
+CSV = "text/csv; charset=utf-8; header=present"
+CSV_HEADER = "date,currency,rate,change"
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    currency: str
+    start: date
+    end: date
+    csv: bool
+
+
+def _date(params: MultiMapping[str], name: str) -> date | None:
+    raw = params.get(name)
+    if raw is None:
+        return None
+    try:
+        if not _DATE.match(raw):
+            raise ValueError(raw)
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise QueryError(name, f"{name} must be a date as YYYY-MM-DD, got {raw[:20]!r}", ["YYYY-MM-DD"]) from None
+
+
+def wants_csv(accept: str) -> bool:
+    """``Accept`` prefers text/csv over application/json (wildcards count for neither)."""
+    quality = {"text/csv": 0.0, "application/json": 0.0}
+    for part in accept.lower().split(","):
+        media, _, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if media.strip() in quality:
+            quality[media.strip()] = max(quality[media.strip()], q)
+    return quality["text/csv"] > 0 and quality["text/csv"] > quality["application/json"]
+
+
+def parse_history_query(params: MultiMapping[str], currencies: list[str], today: date, accept: str) -> HistoryQuery:
+    """The request's currency, range and format; QueryError names the parameter and what it allows."""
+    unknown = sorted(set(params) - set(KNOWN))
+    if unknown:
+        raise QueryError(unknown[0], f"unknown query parameter {unknown[0]!r}", list(KNOWN))
+    allowed = {"currency": currencies, "from": ["YYYY-MM-DD"], "to": ["YYYY-MM-DD"], "format": list(FORMATS)}
+    for name in KNOWN:
+        if len(params.getall(name, ())) > 1:
+            raise QueryError(name, f"{name} is given more than once: give it once", allowed[name])
+    raw = params.get("currency")
+    if raw is None:
+        raise QueryError("currency", "currency is required", currencies)
+    currency = raw.upper()
+    if currency not in currencies:
+        raise QueryError("currency", f"unknown currency {raw[:20]!r}", currencies)
+    end = _date(params, "to") or today
+    start = _date(params, "from")
+    if start is None:
+        try:
+            start = end - timedelta(days=DEFAULT_DAYS)
+        except OverflowError:
+            raise QueryError("to", "to is too early for the default range of 30 days", ["YYYY-MM-DD"]) from None
+    if start > end:
+        raise QueryError("from", f"from ({start}) is after to ({end})", [f"a date up to {end}"])
+    if (end - start).days + 1 > MAX_DAYS:
+        raise QueryError("from", f"at most {MAX_DAYS} days per request, both ends included", [f"{MAX_DAYS} days"])
+    fmt = params.get("format")
+    if fmt is not None and fmt.lower() not in FORMATS:
+        raise QueryError("format", f"unknown format {fmt[:20]!r}", list(FORMATS))
+    csv = fmt.lower() == "csv" if fmt is not None else wants_csv(accept)
+    return HistoryQuery(currency, start, end, csv)
+
+
+def points(held: dict[date, Day], start: date, end: date) -> list[tuple[date, Day]]:
+    """The held dates of the range, ascending; a missing date is skipped, never filled in."""
+    out = []
+    day = start
+    while day <= end:
+        if (value := held.get(day)) is not None:
+            out.append((day, value))
+        day += timedelta(days=1)
+    return out
+
+
+def render_json(currency: str, found: list[tuple[date, Day]]) -> bytes:
+    rates = [HistoryPoint(date=day, rate=value.rate, change=value.change) for day, value in found]
+    return History(currency=currency, source="nbk", rates=rates).model_dump_json().encode()
+
+
+def render_csv(currency: str, found: list[tuple[date, Day]]) -> bytes:
+    lines = [CSV_HEADER]
+    for day, value in found:
+        change = "" if value.change is None else repr(value.change)
+        lines.append(f"{day.isoformat()},{currency},{value.rate!r},{change}")
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+@dataclass
+class Rendering:
+    rendered: Rendered
+    complete: bool  # every date of the range is held
+    codings: dict[str, bytes] = field(default_factory=dict)
+
+
+class HistoryView:
+    """The handler, with its renderings; bound to one app."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+        self._version = -1
+        self._cache: OrderedDict[HistoryQuery, Rendering] = OrderedDict()
+
+    def _rendering(self, query: HistoryQuery) -> Rendering:
+        store = self.app[STORE]
+        if store.history_version != self._version:
+            self._version = store.history_version
+            self._cache.clear()
+        rendering = self._cache.get(query)
+        if rendering is None:
+            found = points(store.history.get(query.currency, {}), query.start, query.end)
+            body = (render_csv if query.csv else render_json)(query.currency, found)
+            tag = hashlib.blake2b(body, digest_size=12).hexdigest()
+            rendered = Rendered(body, tag, None, None, True, None)
+            rendering = Rendering(rendered, len(found) == (query.end - query.start).days + 1)
+            self._cache[query] = rendering
+            if len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return rendering
+
+    async def __call__(self, request: web.Request) -> web.Response:
+        app = self.app
+        settings = app[SETTINGS]
+        if not settings.history_on:
+            raise web.HTTPNotFound(reason="history is off (TICKER_HISTORY__DAYS=0, or nbk is not a rate source)")
+        today = astana_date(app[CLOCK]())
+        query = parse_history_query(request.query, settings.currencies, today, request.headers.get(hdrs.ACCEPT, ""))
+        rendering = self._rendering(query)
+        rendered = rendering.rendered
+        coding = choose_coding(request.headers.get(hdrs.ACCEPT_ENCODING, ""))
+        cors = app[CORS]
+        headers: CIMultiDict[str] = CIMultiDict()
+        immutable = query.end < today and rendering.complete
+        headers[hdrs.CACHE_CONTROL] = IMMUTABLE if immutable else app[CACHE_POLICY]["rates"].header()
+        headers[ETAG] = f'"{rendered.tag}-{coding}"' if coding else rendered.etag
+        headers[hdrs.VARY] = "Accept, Accept-Encoding" + ("" if cors.any else ", Origin")
+        headers.extend((k, v) for k, v in cors.headers(request.headers.get(hdrs.ORIGIN)).items() if k != "Vary")
+        if not_modified(request.headers, rendered):
+            return web.Response(status=304, headers=headers)
+        body = rendered.body
+        if coding:
+            body = rendering.codings.get(coding) or rendering.codings.setdefault(coding, compress(body, coding))
+            headers[hdrs.CONTENT_ENCODING] = coding
+        headers[hdrs.CONTENT_TYPE] = CSV if query.csv else JSON
+        return web.Response(body=body, headers=headers)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import itertools
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -26,8 +27,9 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from tests.browser import Node, Tab, browser_tab, chromium, dump_dom, needs_chromium, parse, png_rows, save_artifact
 from tests.conftest import FakeClock, SettingsFactory, Upstreams
+from tests.test_backfill import Sleeps, documents
 from ticker.app import create_app
-from ticker.appkeys import REFRESHER
+from ticker.appkeys import BACKFILL, REFRESHER, SETTINGS
 from ticker.settings import DEFAULT_CITIES
 
 WIDGET_JS = Path(__file__).resolve().parent.parent / "ticker" / "static" / "widget.js"
@@ -614,11 +616,20 @@ def test_widget_js_fits_its_size_budget() -> None:
 PROBE = """<script>
 window.shifts = [];
 const layoutShifts = new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) if (!entry.hadRecentInput) shifts.push(entry.value);
+  for (const entry of list.getEntries()) if (!entry.hadRecentInput) record(entry);
 });
+window.moved = [];  // what shifted: each source's node, before and after
+const record = (entry) => {
+  shifts.push(entry.value);
+  for (const s of entry.sources) {
+    const n = s.node, r = (x) => [x.x, x.y, x.width, x.height].map(Math.round).join(",");
+    const what = n && (n.id || n.className || n.nodeName);
+    moved.push(`${entry.value.toFixed(4)} ${what} ${r(s.previousRect)} -> ${r(s.currentRect)}`);
+  }
+};
 layoutShifts.observe({ type: "layout-shift", buffered: true });
 window.cls = () => {
-  for (const entry of layoutShifts.takeRecords()) if (!entry.hadRecentInput) shifts.push(entry.value);
+  for (const entry of layoutShifts.takeRecords()) if (!entry.hadRecentInput) record(entry);
   return shifts.reduce((a, b) => a + b, 0);
 };
 window.frames = (n) => new Promise((resolve) => {
@@ -635,6 +646,11 @@ window.box = (node) => {
   return { x: r.x, y: r.y, width: r.width, height: r.height };
 };
 window.strip = (id) => root(id).querySelector(".ticker-strip");
+window.when = (id, test) => new Promise((resolve) => {  // resolves with test()'s first truthy value
+  const done = () => { const value = test(); if (value) resolve(value); return value; };
+  done() || new MutationObserver(done).observe(root(id), { subtree: true, childList: true, attributes: true,
+                                                           characterData: true });
+});
 const PROPS = ["color", "background-color", "font-family", "font-size", "font-style", "font-weight", "line-height",
   "letter-spacing", "word-spacing", "text-transform", "text-shadow", "text-align", "text-indent", "white-space",
   "-webkit-text-fill-color", "text-decoration-line", "opacity", "visibility", "display", "padding", "margin",
@@ -643,8 +659,9 @@ window.styles = (id) => {
   const origin = strip(id).getBoundingClientRect();
   return [...root(id).querySelectorAll("*")].map((n) => {
     const s = getComputedStyle(n), r = n.getBoundingClientRect();
-    return [n.tagName + "." + n.getAttribute("class"), r.x - origin.x, r.y - origin.y, r.width, r.height,
-      ...PROPS.map((p) => p + ": " + s.getPropertyValue(p))];
+    const px = (v) => Math.round(v * 100) / 100;  // SVG boxes carry float noise
+    return [n.tagName + "." + n.getAttribute("class"), px(r.x - origin.x), px(r.y - origin.y), px(r.width),
+      px(r.height), ...PROPS.map((p) => p + ": " + s.getPropertyValue(p))];
   });
 };
 </script>"""
@@ -705,6 +722,13 @@ class Live:
     gate: asyncio.Event  # while clear, the API holds every /v1/stream and /v1/ticker request
     api: str
     clock: FakeClock
+    app: web.Application
+    seen: list[str]  # path?query of every API request
+
+    async def refresh(self, source: str) -> str:
+        """The source's run in the next time slot (one run per slot)."""
+        self.clock.advance(self.app[SETTINGS].source_config(source).interval)
+        return await self.app[REFRESHER].run(source)
 
     def page(self, path: str, body: str, css: str = "", script: str = "", title: str = "news") -> str:
         self.pages[path] = EMBED.format(
@@ -717,13 +741,17 @@ class Live:
 async def live(
     aiohttp_server: AiohttpServer, make_settings: SettingsFactory, upstream: Upstreams, clock: FakeClock
 ) -> Live:
-    settings = make_settings(currencies=["USD", "EUR", "RUB", "CNY"], cities=DEFAULT_CITIES[:2])
-    app = create_app(settings, clock=clock, schedule=False)
+    settings = make_settings(
+        currencies=["USD", "EUR", "RUB", "CNY"], cities=DEFAULT_CITIES[:2], history={"days": 30, "rate": 1000}
+    )
+    app = create_app(settings, clock=clock, schedule=False, backfill_sleep=Sleeps(clock))
     gate = asyncio.Event()
     gate.set()
+    seen: list[str] = []
 
     @web.middleware
     async def hold(request: web.Request, handler: Any) -> web.StreamResponse:
+        seen.append(request.path_qs)
         if request.path in ("/v1/stream", "/v1/ticker"):
             await gate.wait()
         response: web.StreamResponse = await handler(request)
@@ -744,7 +772,7 @@ async def live(
     embed_app = web.Application()
     embed_app.router.add_get("/{name}", page)
     embed = await aiohttp_server(embed_app)
-    return Live(str(embed.make_url("")).rstrip("/"), pages, gate, str(api.make_url("")).rstrip("/"), clock)
+    return Live(str(embed.make_url("")).rstrip("/"), pages, gate, str(api.make_url("")).rstrip("/"), clock, app, seen)
 
 
 def clip(box: dict[str, float]) -> dict[str, float]:
@@ -771,6 +799,7 @@ async def fill(tab: Tab, live: Live, url: str) -> dict[str, Any]:
         "shot_before": shot_before,
         "shot_after": await tab.screenshot(clip(after["strip"])),
         "cls": await tab.js("cls()"),
+        "moved": await tab.js("moved"),
         "styles": await tab.js("styles('strip')"),
         "page": await tab.screenshot({"x": 0, "y": 0, "width": 800, "height": 600}),
     }
@@ -812,11 +841,12 @@ async def test_hostile_css_changes_nothing_and_nothing_moves_when_data_arrives(l
         assert run["before"]["below"] == run["after"]["below"], f"the page below the strip moved; {where}"
     # and no layout shift at all, as the browser measures it, including the moment data arrived; the same
     # measurement sees the control page's own push
-    assert plain["cls"] == 0 and hostile["cls"] == 0, where
+    assert plain["cls"] == 0 and hostile["cls"] == 0, (plain["moved"], hostile["moved"], where)
     assert control["cls"] > 0, f"the control's shift went unmeasured ({control['cls']}): the probe is blind"
 
     # the hostile page's strip is the plain page's: every element's computed style and box, and every pixel
-    assert hostile["styles"] == plain["styles"]
+    unlike = [(p, h) for p, h in zip(plain["styles"], hostile["styles"], strict=True) if p != h]
+    assert not unlike, [[x for x in zip(p, h, strict=True) if x[0] != x[1]] + [p[0]] for p, h in unlike]
     assert len(plain["styles"]) >= 15  # the items, their parts, the credit and its links all compared
     for when in ("before", "after"):
         share = differing(plain["shot_" + when], hostile["shot_" + when])
@@ -975,3 +1005,102 @@ async def test_the_widget_speaks_the_pages_language(strip_server: StripServer, t
     rows = png_rows(shot[0].read_bytes())
     inked = sum(1 for row in rows for px in row if max(abs(c - 255) for c in px) > 60)
     assert 15 <= inked <= 0.8 * len(rows) * len(rows[0]), f"{inked} inked pixels in {shot[-1]}"
+
+
+@needs_chromium
+async def test_condition_icons_from_the_real_app(live: Live, upstream: Upstreams, tmp_path: Path) -> None:
+    # the fake Open-Meteo's WMO codes: 71 (snow) for Astana, 3 (overcast) for Almaty
+    url = live.page("/sky", '<div id="on" data-ticker data-condition data-lang="ru"></div><div id="off" data-ticker>')
+    async with browser_tab(tmp_path) as tab:
+        await tab.goto(url)
+        on, off = [await shadow_of(tab, host) for host in ("on", "off")]
+        # then the sky clears over Astana: the next Open-Meteo run reaches the page over the stream
+        await tab.js("window.announced = when('on', () => root('on').querySelector('[aria-live]').textContent); 1")
+        upstream.fake.weather_codes = [0, 3]
+        assert await live.refresh("open_meteo") == "ok"
+        announced = await tab.js("announced")
+        later = parse(await tab.js("root('on').innerHTML"))
+        await tab.js("frames(2)")
+        icons = await tab.js("box(root('on').querySelector('.ticker-items'))")
+        save_artifact(tmp_path, "widget-condition-live.png", await tab.screenshot(icons))
+
+    def icons_of(strip: Node) -> list[tuple[str, str]]:
+        return [(n.attrs["class"].split()[-1], n.attrs["aria-label"]) for n in strip.by_class("ticker-condition")]
+
+    assert icons_of(on) == [("ticker-condition-snow", "снег"), ("ticker-condition-overcast", "пасмурно")]
+    assert strip(on)[:2] == ["Астана: -3 °C", "Алматы: 12 °C"]
+    assert icons_of(off) == []  # without data-condition
+    assert announced == "Астана: -3 °C, ясно", announced  # the change, and only it, announced
+    assert icons_of(later) == [("ticker-condition-clear", "ясно"), ("ticker-condition-overcast", "пасмурно")]
+    assert announced == "Астана: -3 °C, ясно", announced  # the change, and only it, announced
+
+
+HISTORY = """<div id="h" data-ticker data-cities="astana" data-currencies="USD,EUR" data-history="30"></div>
+<div id="plain" data-ticker data-currencies="USD"></div>"""
+CHART = """when('h', () => {
+  const panel = root('h').querySelector('.ticker-history'), path = panel.querySelector('path');
+  return !panel.hidden && path && panel.textContent.startsWith('%s') &&
+    { text: panel.textContent, d: path.getAttribute('d'), panel: box(panel), strip: box(strip('h')),
+      item: box(root('h').querySelector('[data-key="rate:%s"]')) };
+})"""
+
+
+@needs_chromium
+async def test_data_history_shows_a_sparkline_on_hover_and_focus(
+    live: Live, upstream: Upstreams, tmp_path: Path
+) -> None:
+    upstream.fake.nbk_days = documents(30)  # USD 480.30 thirty days ago down to 451.01 yesterday
+    done = await live.app[BACKFILL].run_pass()
+    assert len(done.asked) == 30 and not done.failed
+    url = live.page("/history", HISTORY)
+
+    async def hover(tab: Tab, x: float, y: float) -> None:
+        await tab.send("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y)
+
+    async with browser_tab(tmp_path) as tab:
+        await tab.goto(url)
+        h, plain = [await shadow_of(tab, host) for host in ("h", "plain")]
+        asked_before = [q for q in live.seen if q.startswith("/v1/rates/history")]
+        usd_box = await tab.js("box(root('h').querySelector('[data-key=\"rate:USD\"]'))")
+        await hover(tab, usd_box["x"] + 5, usd_box["y"] + 5)
+        usd = await tab.js(CHART % ("USD", "USD"))
+        await tab.js("frames(2)")
+        region = {"x": 0, "y": 0, "width": 800, "height": usd["panel"]["y"] + usd["panel"]["height"] + 8}
+        save_artifact(tmp_path, "widget-history.png", await tab.screenshot(region))
+        eur_box = await tab.js("box(root('h').querySelector('[data-key=\"rate:EUR\"]'))")
+        await hover(tab, eur_box["x"] + 5, eur_box["y"] + 5)
+        eur = await tab.js(CHART % ("EUR", "EUR"))
+        await hover(tab, 400, 500)  # away: hidden
+        hidden_after_leave = await tab.js("when('h', () => root('h').querySelector('.ticker-history').hidden)")
+        await tab.js("root('h').querySelector('[data-key=\"rate:USD\"]').focus()")  # the keyboard's way in
+        focused = await tab.js(CHART % ("USD", "USD"))
+        await tab.js("root('h').querySelector('[data-key=\"rate:USD\"]').blur()")
+        hidden_after_blur = await tab.js("when('h', () => root('h').querySelector('.ticker-history').hidden)")
+        cls = await tab.js("frames(2).then(cls)")
+        moved = await tab.js("moved")
+
+    # rate items take focus and are described by the chart; nothing is asked before a reader looks
+    rates = [n for n in h.by_class("ticker-rate")]
+    assert [(n.attrs.get("tabindex"), n.attrs.get("aria-describedby")) for n in rates] == [("0", "ticker-history")] * 2
+    assert "tabindex" not in item(h, "Astana").attrs
+    assert not plain.by_class("ticker-history") and "tabindex" not in item(plain, "USD").attrs
+    assert asked_before == []
+
+    # thirty days back from today in Astana, as the API keeps them: one point a day, oldest first
+    assert usd["text"] == "USD, 30 days: 480.30 → 478.77"
+    assert eur["text"] == "EUR, 30 days: 530.50 → 548.62"
+    points = [tuple(map(float, p.split())) for p in usd["d"][1:].split("L")]
+    assert len(points) == 31 and points[0][0] == 0 and points[-1][0] == 100
+    assert all(a[0] < b[0] for a, b in itertools.pairwise(points))
+    ys = [y for _, y in points]  # SVG y grows downwards: the highest rate is the smallest y
+    assert ys.index(min(ys)) == 0 and ys.index(max(ys)) == 29  # 480.30 first, 451.01 yesterday
+    # below the strip, under the item, over the page: nothing moved
+    assert usd["panel"]["y"] == usd["strip"]["y"] + usd["strip"]["height"]
+    assert usd["panel"]["x"] == usd["item"]["x"] and eur["panel"]["x"] == eur["item"]["x"]
+    assert hidden_after_leave and hidden_after_blur and focused["text"] == usd["text"]
+    assert cls == 0, moved
+    asked = [q for q in live.seen if q.startswith("/v1/rates/history")]
+    assert asked == [  # once per currency: the second look at USD drew what it had
+        "/v1/rates/history?currency=USD&from=2026-03-02&to=2026-04-01",
+        "/v1/rates/history?currency=EUR&from=2026-03-02&to=2026-04-01",
+    ]

@@ -1,27 +1,21 @@
-/* ticker widget: KZT rates and weather as a header strip. README "The widget" documents it.
- *   <script src="https://ticker.example/widget.js" data-lang="ru"></script>
- *   <div data-ticker data-currencies="USD,EUR" data-next data-condition></div>  or  <ticker-strip>
- * Each strip lives in an open Shadow DOM: page CSS cannot restyle it, its CSS cannot leak; theming via
- * --ticker-* custom properties. Options: data-* on the host, else on this <script>. SSE (/v1/stream),
- * else polling /v1/ticker with If-None-Match. textContent only. One global: window.TickerWidget.
- * Stale when the body says so or once the page's clock passes `stale_at` (one timer, the earliest ahead).
- * Fixed height from the start (items in one line), so nothing moves when data lands. */
+/* ticker widget: KZT rates and weather as a header strip in a Shadow DOM (README: "The widget").
+ * SSE, else polling with If-None-Match; textContent only; one global, TickerWidget. Kept <= 8 KB gzipped. */
 (function () {
   "use strict";
   if (window.TickerWidget) {
-    window.TickerWidget.init(); // included twice: just pick up new elements
+    window.TickerWidget.init();
     return;
   }
 
   var POLL_MS = 60000;
-  var MAX_STREAM_ERRORS = 3; // consecutive errors without a message, then poll instead
-  var STREAM_RETRY_MS = 30000; // while polling, try the stream again after this, doubling per failure...
-  var STREAM_RETRY_MAX_MS = 600000; // ...up to this; jittered, so a refused crowd does not return at once
-  var MAX_TIMER_MS = 86400000; // setTimeout fires at once past 2^31-1 ms: re-check a far stale_at daily
+  var MAX_STREAM_ERRORS = 3; // in a row without a message: poll
+  var STREAM_RETRY_MS = 30000; // then retry the stream, doubling, jittered...
+  var STREAM_RETRY_MAX_MS = 600000; // ...up to this
+  var MAX_TIMER_MS = 86400000; // setTimeout fires at once past 2^31-1 ms
   var ARROWS = { up: "▲", down: "▼" };
   var LINKS = { open_meteo: "https://open-meteo.com/", met_no: "https://api.met.no/" };
   var CONDITIONS = "clear partly_cloudy overcast fog drizzle rain snow showers thunderstorm".split(" ");
-  // the widget's own words; the attribution links stay in every language (CC BY 4.0)
+  // the attribution links stay in every language (CC BY 4.0)
   var WORDS = {
     en: {
       region: "Exchange rates and weather",
@@ -34,6 +28,7 @@
       updated: "last updated ",
       none: "no data yet",
       tomorrow: "tomorrow",
+      days: " days",
       up: "up ",
       down: "down ",
       flat: "unchanged",
@@ -50,6 +45,7 @@
       updated: "обновлено ",
       none: "данных пока нет",
       tomorrow: "завтра",
+      days: " дн.",
       up: "рост ",
       down: "снижение ",
       flat: "без изменений",
@@ -66,13 +62,14 @@
       updated: "соңғы жаңарту ",
       none: "әзірге дерек жоқ",
       tomorrow: "ертең",
+      days: " күн",
       up: "өсу ",
       down: "төмендеу ",
       flat: "өзгеріссіз",
       sky: "ашық|ауыспалы бұлтты|бұлыңғыр|тұман|сіркіреме жаңбыр|жаңбыр|қар|нөсер|найзағай",
     },
   };
-  // icons, 24x24 strokes: the sun behind; in front (filled with the background) a cloud and what falls
+  // icons: the sun; over it a cloud (filled) and what falls
   var SUN = "M8 12a4 4 0 1 0 8 0 4 4 0 1 0-8 0M12 3v2M12 19v2M3 12h2M19 12h2M5.6 5.6l1.4 1.4M17 17l1.4 1.4M5.6 18.4l1.4-1.4M17 7l1.4-1.4";
   var SMALL_SUN = "M5 8.5a3.5 3.5 0 1 1 7 0M8.5 2v1.5M2 8.5h1.5M3.9 3.9l1 1M13.1 3.9l-1 1";
   function cloud(y) {
@@ -89,21 +86,25 @@
   function icon(sky) {
     var back = sky === "clear" ? SUN : /partly|showers/.test(sky) ? SMALL_SUN : "";
     var front = sky === "clear" ? "" : sky === "overcast" || sky === "partly_cloudy" ? cloud(19) : cloud(15);
-    var svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("aria-hidden", "true");
-    [back, front + (FALLS[sky] || "")].forEach(function (d) {
+    return svg("0 0 24 24", [back, front + (FALLS[sky] || "")]);
+  }
+  function svg(box, paths) {
+    var node = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    node.setAttribute("viewBox", box);
+    node.setAttribute("preserveAspectRatio", "none");
+    node.setAttribute("aria-hidden", "true");
+    paths.forEach(function (d) {
       var path = document.createElementNS("http://www.w3.org/2000/svg", "path");
       path.setAttribute("d", d);
-      svg.appendChild(path);
+      node.appendChild(path);
     });
-    return svg;
+    return node;
   }
 
   var DARK = "--c:#f0f4f8;--b:#102a43;--u:#7ee2a8;--d:#ff9b9b";
   var CSS =
     ":host{display:block}" +
-    // all:initial: nothing the host inherits (font, color, letter-spacing...) gets in
+    // all:initial: nothing the host inherits gets in
     ".ticker-strip{all:initial;visibility:inherit;direction:ltr;unicode-bidi:isolate;display:grid;" +
     "grid-template-columns:minmax(0,1fr) auto;align-items:center;column-gap:var(--ticker-gap,1.25em);" +
     "container-type:inline-size;position:relative;box-sizing:border-box;padding:4px 12px;" +
@@ -127,10 +128,14 @@
     "text-overflow:ellipsis}" +
     ".ticker-credit a{color:inherit}" +
     "@container (max-width:60em){.ticker-items,.ticker-credit{grid-column:1/-1}}" +
+    ".ticker-history{position:absolute;top:100%;left:0;z-index:1;padding:4px 8px;border-radius:4px;background:var(--bg);" +
+    "box-shadow:0 1px 4px #0006;font-size:.75em;line-height:1.5;white-space:nowrap}" +
+    ".ticker-history svg{display:block;width:12em;height:3em;fill:none;stroke:currentColor;stroke-width:1.5}" +
+    ".ticker-history path{vector-effect:non-scaling-stroke}" +
     ".ticker-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}";
-  var sheet = null; // one constructed stylesheet for every strip
+  var sheet;
 
-  // the API lives next to this script
+  // the API is next to this script; its data-* are defaults
   var SCRIPT = document.currentScript;
   if (!SCRIPT || !SCRIPT.src) {
     var scripts = document.getElementsByTagName("script");
@@ -138,7 +143,7 @@
       if (/\/widget\.js(\?|#|$)/.test(scripts[i].src)) SCRIPT = scripts[i];
     }
   }
-  var BASE = new URL(".", (SCRIPT && SCRIPT.src) || location.href).href; // "https://ticker.example/"
+  var BASE = new URL(".", (SCRIPT && SCRIPT.src) || location.href).href;
 
   function option(host, name) {
     var value = host.getAttribute("data-" + name);
@@ -152,10 +157,10 @@
     return (option(host, name) || "").split(",").map(function (s) { return s.trim(); }).filter(Boolean);
   }
 
-  /** Half-up to a whole number (Math.round semantics: -2.5 -> -2, 2.5 -> 3); never -0. */
+  /** Half-up (Math.round: -2.5 -> -2); never -0. */
   function roundHalfUp(x) {
     var n = Math.round(x);
-    return n === 0 ? 0 : n; // Math.round(-0.4) is -0
+    return n === 0 ? 0 : n;
   }
   function formatTemperature(t, unit) {
     if (t === null || t === undefined || !isFinite(t)) return "—";
@@ -170,15 +175,15 @@
   }
   function el(tag, className, text) {
     var node = document.createElement(tag);
-    if (className) {
-      node.className = className;
-      node.setAttribute("part", className.replace(/ticker-/g, "")); // ::part(item), ::part(up)...
-    }
+    if (className) set(node, "class", className, "part", className.replace(/ticker-/g, "")); // ::part(up)
     if (text !== undefined) node.textContent = text;
     return node;
   }
+  function set(node) {
+    for (var i = 1; i < arguments.length; i += 2) node.setAttribute(arguments[i], arguments[i + 1]);
+    return node;
+  }
 
-  /** ms since the epoch; NaN for null or garbage (never stale by time) */
   function instant(iso) {
     return iso ? Date.parse(iso) : NaN;
   }
@@ -188,7 +193,7 @@
     var value = weather ? item.temperature : item.rate;
     var stale = item.stale || instant(item.stale_at) <= now;
     var next = item.next && typeof item.next.rate === "number" && isFinite(item.next.rate) ? item.next : null;
-    // "tomorrow" holds only while today's rate is current; past its stale_at, name the date instead
+    // past its stale_at, tomorrow's rate is named by its date
     var nextText = next ? ((stale && next.date) || words.tomorrow) + ": " + formatRate(next.rate) : "";
     var staleText = stale
       ? words.stale + ": " + (value === null ? words.none : words.updated + formatWhen(weather ? item.observed_at : item.date))
@@ -198,13 +203,11 @@
       "ticker-item ticker-" + (weather ? "weather" : "rate") + (stale ? " ticker-stale" : ""),
       weather ? item.name + ": " : item.currency + " " + formatRate(value)
     );
-    var say = []; // announced when it changes: values and trends, not the stale state
+    var say = [];
     var sky = weather && widget.condition ? CONDITIONS.indexOf(item.condition) : -1;
     if (sky >= 0) {
       var word = words.sky.split("|")[sky];
-      var label = el("span", "ticker-condition ticker-condition-" + item.condition);
-      label.setAttribute("role", "img");
-      label.setAttribute("aria-label", word);
+      var label = set(el("span", "ticker-condition ticker-condition-" + item.condition), "role", "img", "aria-label", word);
       label.title = word;
       label.appendChild(icon(item.condition));
       node.appendChild(label);
@@ -225,18 +228,18 @@
     }
     if (title) node.title = title;
     if (staleText) node.appendChild(el("span", "ticker-sr", ", " + staleText));
-    node.setAttribute("data-key", (weather ? "weather:" + item.city : "rate:" + item.currency));
-    node.setAttribute("data-sig", node.className + "|" + node.title + "|" + node.textContent);
+    if (widget.history && !weather && value !== null) set(node, "tabindex", 0, "aria-describedby", "ticker-history");
+    set(node, "data-key", weather ? "weather:" + item.city : "rate:" + item.currency);
     node.say = say.filter(Boolean).join(", ");
+    set(node, "data-sig", node.className + "|" + node.title + "|" + node.textContent + "|" + node.say);
     return node;
   }
 
-  /** " " and an arrow hidden from screen readers, which get the words ("up 1.33", "unchanged") instead */
+  /** an arrow for the eye, words for screen readers */
   function trend(node, item, words, change) {
     var arrow = ARROWS[item.trend];
     if (arrow) {
-      var span = el("span", "ticker-trend ticker-" + item.trend, arrow);
-      span.setAttribute("aria-hidden", "true");
+      var span = set(el("span", "ticker-trend ticker-" + item.trend, arrow), "aria-hidden", "true");
       if (change !== null && change !== undefined) span.title = String(change);
       node.append(" ", span);
     }
@@ -251,7 +254,59 @@
     return (words[item.trend] + (typeof item.change === "number" ? Math.abs(item.change) : "")).trim();
   }
 
-  /** Touch only the items that changed; announce the values that changed. */
+  /** data-history: a sparkline on hover or focus */
+  function chart(widget, node) {
+    var panel = widget.chart;
+    var code = node ? node.getAttribute("data-key").slice(5) : "";
+    widget.charted = code;
+    panel.hidden = !code;
+    if (!code) return;
+    // by transform: no layout shift
+    var x = node.getBoundingClientRect().left - widget.strip.getBoundingClientRect().left;
+    panel.style.transform = "translateX(" + x + "px)";
+    var now = Date.now() + 18e6; // Astana's date (UTC+5)
+    var from = day(now - widget.history * 864e5);
+    var key = code + from;
+    var got = widget.histories[key];
+    if (Array.isArray(got)) return draw(widget, code, from, got);
+    panel.textContent = code + " …";
+    if (got) return;
+    var url = BASE + "v1/rates/history?currency=" + code + "&from=" + from + "&to=" + day(now);
+    widget.histories[key] = fetch(url, { credentials: "omit" })
+      .then(function (res) {
+        if (!res.ok) throw new Error("HTTP " + res.status);
+        return res.json();
+      })
+      .then(function (body) {
+        widget.histories[key] = body.rates;
+        if (widget.charted === code) draw(widget, code, from, body.rates);
+      })
+      .catch(function (err) {
+        delete widget.histories[key];
+        console.warn("ticker: " + url + ": " + err.message);
+      });
+  }
+
+  function day(ms) {
+    return new Date(ms).toISOString().slice(0, 10);
+  }
+
+  function draw(widget, code, from, rates) {
+    var values = rates.map(function (r) { return r.rate; });
+    var min = Math.min.apply(Math, values);
+    var range = Math.max.apply(Math, values) - min || 1;
+    var start = Date.parse(from);
+    var d = rates.map(function (r, i) {
+      var x = ((Date.parse(r.date) - start) / (widget.history * 864e5)) * 100;
+      return (i ? "L" : "M") + x.toFixed(1) + " " + (22 - ((r.rate - min) / range) * 20).toFixed(1);
+    });
+    var panel = widget.chart;
+    panel.textContent = "";
+    if (values.length) panel.appendChild(svg("0 0 100 24", [d.join("")]));
+    panel.append(code + ", " + widget.history + widget.words.days + ": " +
+      (values.length ? formatRate(values[0]) + " → " + formatRate(values[values.length - 1]) : widget.words.none));
+  }
+
   function render(widget, data, now) {
     var wanted = data.weather
       .map(function (w) { return build(widget, w, true, now); })
@@ -293,7 +348,7 @@
 
   function renderCredit(widget, data) {
     var words = widget.words;
-    var weather = { open_meteo: true }; // the primary source: CC BY 4.0 attribution always shown
+    var weather = { open_meteo: true };
     var rates = {};
     data.weather.forEach(function (w) { if (LINKS[w.source]) weather[w.source] = true; });
     data.rates.forEach(function (r) { if (r.source === "nbk" || r.source === "cbr") rates[r.source] = true; });
@@ -314,7 +369,7 @@
   }
 
   function accept(widget, raw) {
-    if (raw === widget.raw) return; // nothing new: nothing re-rendered, nothing announced
+    if (raw === widget.raw) return;
     try {
       var data = JSON.parse(raw);
     } catch (e) {
@@ -327,14 +382,14 @@
   }
 
   function poll(widget) {
-    if (widget.timer) return; // already polling
+    if (widget.timer) return;
     var url = BASE + "v1/ticker" + widget.query;
     function tick() {
       if (document.hidden && widget.raw) return;
       var headers = widget.etag ? { "If-None-Match": widget.etag } : {};
       fetch(url, { cache: "no-cache", headers: headers, credentials: "omit" })
         .then(function (res) {
-          if (res.status === 304) return null; // keep the current render
+          if (res.status === 304) return null;
           if (!res.ok) throw new Error("HTTP " + res.status);
           widget.etag = res.headers.get("ETag");
           return res.text();
@@ -360,12 +415,12 @@
       opened = true;
       errors = 0;
       widget.streamFailures = 0;
-      stopPolling(widget); // live again: the stream carries every change
+      stopPolling(widget);
     });
     source.addEventListener("ticker", function (e) { accept(widget, e.data); });
     source.addEventListener("error", function () {
       errors += 1;
-      // never opened (503: the server is full), refused (400) or failing: poll, retry later
+      // never opened (503), refused (400) or failing: poll, retry later
       if (!opened || source.readyState === EventSource.CLOSED || errors >= MAX_STREAM_ERRORS) {
         source.close();
         poll(widget);
@@ -382,7 +437,7 @@
     try {
       root = host.attachShadow({ mode: "open" });
     } catch (e) {
-      return; // mounted already, or an element that takes no shadow root
+      return;
     }
     var lang = (option(host, "lang") || "").trim().toLowerCase().split("-")[0];
     var cities = list(host, "cities");
@@ -400,43 +455,43 @@
       items: el("div", "ticker-items"),
       credit: el("small", "ticker-credit"),
       live: el("span", "ticker-sr"),
-      said: null,
-      raw: null,
-      etag: null,
-      data: null,
-      staleTimer: null,
-      timer: null,
-      streamRetry: null,
-      streamFailures: 0,
       inlineNext: flag(host, "next"),
       condition: flag(host, "condition"),
+      history: flag(host, "history") ? Math.min(365, Math.max(1, parseInt(option(host, "history"), 10) || 30)) : 0,
+      chart: el("div", "ticker-history"),
+      histories: {},
     };
-    var strip = widget.strip;
-    strip.setAttribute("role", "region");
-    strip.setAttribute("aria-label", widget.words.region);
-    strip.setAttribute("aria-busy", "true");
-    strip.lang = lang;
-    widget.live.setAttribute("role", "status");
-    widget.live.setAttribute("aria-live", "polite");
-    // placeholders about as wide as the items to come
+    var strip = set(widget.strip, "role", "region", "aria-label", widget.words.region, "aria-busy", "true", "lang", lang);
+    set(widget.live, "role", "status", "aria-live", "polite");
     (cities.length || currencies.length ? cities : ["astana", "almaty"]).forEach(function (c) {
       skeleton(widget, c.length + (widget.condition ? 9 : 7));
     });
     (cities.length || currencies.length ? currencies : ["USD", "EUR", "RUB", "CNY"]).forEach(function () {
       skeleton(widget, widget.inlineNext ? 27 : 12);
     });
-    if (root.adoptedStyleSheets && typeof CSSStyleSheet === "function" && "replaceSync" in CSSStyleSheet.prototype) {
-      if (!sheet) (sheet = new CSSStyleSheet()).replaceSync(CSS);
-      root.adoptedStyleSheets = [sheet];
-    } else {
+    try {
+      var adopted = sheet || new CSSStyleSheet(); // CSP-proof
+      if (!sheet) adopted.replaceSync(CSS);
+      root.adoptedStyleSheets = [(sheet = adopted)];
+    } catch (e) {
       root.appendChild(el("style", "", CSS));
     }
     strip.appendChild(widget.items);
     strip.appendChild(widget.credit);
     strip.appendChild(widget.live);
+    if (widget.history) {
+      widget.chart.id = "ticker-history";
+      widget.chart.hidden = true;
+      strip.appendChild(widget.chart);
+      var show = function (e) { chart(widget, e.target.closest(".ticker-rate[tabindex]")); };
+      var hide = function () { chart(widget, null); };
+      widget.items.addEventListener("mouseover", show);
+      widget.items.addEventListener("focusin", show);
+      widget.items.addEventListener("mouseleave", hide);
+      widget.items.addEventListener("focusout", hide);
+    }
     root.appendChild(strip);
     renderCredit(widget, { weather: [], rates: [] });
-    // a background tab's timers are throttled: catch up when seen again
     document.addEventListener("visibilitychange", function () {
       if (!document.hidden && widget.data) refresh(widget);
     });
@@ -444,8 +499,7 @@
   }
 
   function skeleton(widget, width) {
-    var bar = el("span", "ticker-skeleton");
-    bar.setAttribute("aria-hidden", "true");
+    var bar = set(el("span", "ticker-skeleton"), "aria-hidden", "true");
     bar.style.width = width + "ch";
     widget.items.appendChild(bar);
   }
@@ -455,7 +509,6 @@
     for (var i = 0; i < nodes.length; i++) if (!nodes[i].shadowRoot) mount(nodes[i]);
   }
 
-  // <ticker-strip> mounts as soon as parsed (with this script earlier in the page)
   if (window.customElements && !customElements.get("ticker-strip")) {
     customElements.define("ticker-strip", class extends HTMLElement {
       connectedCallback() {
@@ -471,6 +524,13 @@
     formatRate: formatRate,
     base: BASE,
   };
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
-  else init();
+  if (document.readyState === "loading") {
+    // mount hosts as parsed, before the first paint
+    var parsing = new MutationObserver(init);
+    parsing.observe(document, { childList: true, subtree: true });
+    document.addEventListener("DOMContentLoaded", function () {
+      parsing.disconnect();
+      init();
+    });
+  } else init();
 })();

@@ -379,8 +379,10 @@ async def test_index_page_shows_the_widget_and_how_to_embed_it(
     assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
     html = await resp.text()
     assert '<script src="/widget.js"' in html and '<div class="demo" data-ticker>' in html
-    for needle in ("&lt;div data-ticker", "data-cities", "data-currencies", "data-lang", "--ticker-bg",
-                   "data-next", "stale_at", ".ticker-next",
+    for needle in ("&lt;div data-ticker", "&lt;ticker-strip", "data-cities", "data-currencies", "data-lang",
+                   "data-theme", "prefers-color-scheme", "data-next", "data-condition", "data-history", "stale_at",
+                   "--ticker-color", "--ticker-background", "--ticker-font", "--ticker-up", "--ticker-down",
+                   "::part(next)", "min-height: 46px", "all: unset", "screen readers",
                    "/v1/ticker", "/v1/stream", "/openapi.json", "CC BY 4.0", "non-commercial", "NBK"):  # fmt: skip
         assert needle in html, needle
 
@@ -1104,3 +1106,26 @@ async def test_data_history_shows_a_sparkline_on_hover_and_focus(
         "/v1/rates/history?currency=USD&from=2026-03-02&to=2026-04-01",
         "/v1/rates/history?currency=EUR&from=2026-03-02&to=2026-04-01",
     ]
+
+
+@needs_chromium
+async def test_the_index_pages_demos_reserve_their_height(live: Live, tmp_path: Path) -> None:
+    # the page loads widget.js async: its CSS reserves each demo's height, as the page tells embedders to
+    probe = PROBE.removeprefix("<script>").removesuffix("</script>")
+    sizes = "[...document.querySelectorAll('.demo')]" \
+            ".map((n) => [box(strip(n.id)).height, getComputedStyle(n).minHeight])"  # fmt: skip
+    async with browser_tab(tmp_path, width=1024, height=700) as tab:
+        await tab.send("Page.addScriptToEvaluateOnNewDocument", source=probe)
+        await tab.goto(live.api + "/")
+        hosts = await tab.js("[...document.querySelectorAll('.demo')].map((n, i) => (n.id = 'demo' + i)).length")
+        for i in range(hosts):
+            await tab.js(f"rendered('demo{i}')")
+        await tab.js("frames(3)")
+        cls, moved, heights = await tab.js("cls()"), await tab.js("moved"), await tab.js(sizes)
+        shot = await tab.screenshot({"x": 0, "y": 0, "width": 1024, "height": 420})
+        save_artifact(tmp_path, "widget-index.png", shot)
+    assert hosts == 3
+    # the default font, the credit on a line of its own (the page is narrower than 840 px): the height README gives
+    assert heights[:2] == [[46, "46px"], [46, "46px"]]
+    assert heights[2][0] <= float(heights[2][1].removesuffix("px")), heights  # <ticker-strip>, in its own font
+    assert cls == 0, moved

@@ -105,7 +105,7 @@
   var CSS =
     ":host{display:block}" +
     // all:initial: nothing the host inherits gets in
-    ".ticker-strip{all:initial;visibility:inherit;direction:ltr;unicode-bidi:isolate;display:grid;" +
+    ".ticker-strip{all:initial;visibility:inherit;border-radius:inherit;direction:ltr;unicode-bidi:isolate;display:grid;" +
     "grid-template-columns:minmax(0,1fr) auto;align-items:center;column-gap:var(--ticker-gap,1.25em);" +
     "container-type:inline-size;position:relative;box-sizing:border-box;padding:4px 12px;" +
     "font:var(--ticker-font,14px/22px system-ui,sans-serif);font-variant-numeric:tabular-nums;" +
@@ -124,7 +124,7 @@
     ".ticker-condition svg{width:1.15em;height:1.15em;vertical-align:-.25em;margin-right:.2em;fill:none;" +
     "stroke:currentColor;stroke-width:1.7;stroke-linecap:round;stroke-linejoin:round}" +
     ".ticker-condition path+path{fill:var(--bg)}" +
-    ".ticker-credit{font-size:.75em;line-height:1.5;opacity:.8;white-space:nowrap;overflow:hidden;" +
+    ".ticker-credit{font-size:.75em;line-height:1.5;line-height:round(up,1.5em,1px);opacity:.8;white-space:nowrap;overflow:hidden;" +
     "text-overflow:ellipsis}" +
     ".ticker-credit a{color:inherit}" +
     "@container (max-width:60em){.ticker-items,.ticker-credit{grid-column:1/-1}}" +

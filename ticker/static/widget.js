@@ -271,7 +271,7 @@
     if (Array.isArray(got)) return draw(widget, code, from, got);
     panel.textContent = code + " …";
     if (got) return;
-    var url = BASE + "v1/rates/history?currency=" + code + "&from=" + from + "&to=" + day(now);
+    var url = BASE + "v1/rates/history?currency=" + encodeURIComponent(code) + "&from=" + from + "&to=" + day(now);
     widget.histories[key] = fetch(url, { credentials: "omit" })
       .then(function (res) {
         if (!res.ok) throw new Error("HTTP " + res.status);

@@ -44,13 +44,16 @@ from providers.conditions import from_met
 from providers.http import read_bounded
 
 log = logging.getLogger(__name__)
+# the default User-Agent, shared by every installation that never set its own: MET Norway's terms want each
+# application to name itself and a contact, and they block generic agents; start-up warns while it is in use
+PLACEHOLDER_USER_AGENT = "ticker/0.1 github.com/ticker-kz/ticker"
 
 
 class Config(SourceConfig):
     base_url: str = "https://api.met.no"
     interval: float = 1800
     user_agent: str = Field(
-        default="ticker/0.1 github.com/ticker-kz/ticker",
+        default=PLACEHOLDER_USER_AGENT,
         min_length=1,
         description="MET requires your app name AND contact (site or e-mail): set TICKER_MET_NO__USER_AGENT",
     )

@@ -75,10 +75,13 @@ def cache_policies(settings: Settings) -> dict[View, CachePolicy]:
     def policy(interval: float, cap: float) -> CachePolicy:
         return CachePolicy(max(1, int(min(interval // 2, cap))), max(1, int(min(interval, cap * 2))))
 
+    strip = policy(min(rates, weather), min(MAX_RATES_AGE, weather))
     return {
         "rates": policy(rates, MAX_RATES_AGE),
         "weather": policy(weather, weather),
-        "ticker": policy(min(rates, weather), min(MAX_RATES_AGE, weather)),
+        "ticker": strip,
+        "ticker.txt": strip,  # the whole strip in other formats: the same lifetimes
+        "ticker.html": strip,
     }
 
 
@@ -98,10 +101,13 @@ def build_refresher(
 
 
 def client_session() -> aiohttp.ClientSession:
+    # trust_env: HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment, as curl and pip honour them; where
+    # the only way out is a proxy, that is what an operator expects (without it every source fails at start)
     return aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(total=60, connect=10),
         headers={"User-Agent": USER_AGENT},
         connector=aiohttp.TCPConnector(limit=16),
+        trust_env=True,
     )
 
 
@@ -186,7 +192,8 @@ def create_app(
 
 
 def _routes(app: web.Application) -> None:
-    for view in ("ticker", "rates", "weather"):
+    views_: tuple[View, ...] = ("ticker", "rates", "weather", "ticker.txt", "ticker.html")
+    for view in views_:
         app.router.add_get(f"/v1/{view}", views.strip_view(app, view))  # counts its own requests
     others: list[tuple[str, views.Handler]] = [
         ("/v1/stream", stream),

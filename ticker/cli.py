@@ -1,4 +1,4 @@
-"""argv -> Settings -> logging -> run. ``ticker serve``, ``ticker fetch``, ``ticker --version``."""
+"""argv -> Settings -> logging -> run. ``ticker serve``, ``ticker fetch``, ``ticker config``, ``ticker --version``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from pydantic_settings import SettingsError
 from ticker import __version__
 from ticker.logs import setup_logging
 from ticker.settings import Settings, describe_error, describe_settings_error, unknown_variables
+from ticker.startup import listening_line, log_startup_warnings
 
 log = logging.getLogger("ticker")
 SHUTDOWN_TIMEOUT = 5.0  # seconds in-flight requests get after SIGTERM; well inside a 10 s stop grace
@@ -51,14 +52,7 @@ def serve(settings: Settings, workers: int) -> int:
     from ticker.app import create_app
 
     def started(_banner: str) -> None:  # run_app calls this once the socket is bound
-        log.info(
-            "ticker %s listening on %s:%d (store: %s, role: %s)",
-            __version__,
-            settings.host,
-            settings.port,
-            "redis" if settings.redis_url else "in-process",
-            settings.role,
-        )
+        log.info("%s", listening_line(settings))
 
     app = create_app(settings)
     # what start-up made lives as long as the process: out of the collector's way (gc.freeze), and young
@@ -153,14 +147,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve_p.add_argument("--port", type=int, help="listen port (default TICKER_PORT or 8080)")
     serve_p.add_argument("--workers", type=int, default=1, help="processes sharing the port (needs Redis)")
     sub.add_parser("fetch", help="fetch every source once, print the strip JSON, exit 0 if every item is current")
+    config_p = sub.add_parser("config", help="print every setting, its value and where it came from; 2 if one is bad")
+    config_p.add_argument("--host", help="as for serve: shown as set on the command line")
+    config_p.add_argument("--port", type=int, help="as for serve: shown as set on the command line")
     args = parser.parse_args(argv)
 
     given = {"host": getattr(args, "host", None), "port": getattr(args, "port", None)}
     overrides = {k: v for k, v in given.items() if v is not None}
     settings = load_settings(**overrides)
+    if args.command == "config":
+        from ticker.config_report import print_report
+
+        return print_report(settings, overrides)
     setup_logging(settings.log_level)
     for var in unknown_variables():
         log.warning("%s is not a ticker setting and is ignored (see the README's configuration table)", var)
+    log_startup_warnings(settings)
     if args.command == "serve":
         if args.workers < 1:
             parser.error("--workers must be at least 1")

@@ -22,8 +22,8 @@ from ticker.clock import astana_date
 from ticker.history import Day
 from ticker.models import History, HistoryPoint
 from ticker.query import QueryError
-from ticker.respond import ETAG, JSON, choose_coding, compress, not_modified
-from ticker.snapshot import Rendered
+from ticker.respond import ETAG, choose_coding, compress, not_modified
+from ticker.snapshot import JSON, Rendered
 
 KNOWN = ("currency", "from", "to", "format")
 FORMATS = ("json", "csv")

@@ -184,6 +184,42 @@ def _strip_path(model: type, summary: str, parameters: list[dict[str, Any]]) -> 
     }
 
 
+def _format_path(media: str, summary: str, description: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    """The whole strip in another format: the same parameters, validators, 304 and JSON errors as /v1/ticker."""
+    return {
+        "get": {
+            "summary": summary,
+            "description": description,
+            "parameters": parameters,
+            "responses": {
+                "200": {
+                    "description": "The strip; ETag (its own, not the JSON's) and Last-Modified for conditional "
+                    "requests; gzip or br on Accept-Encoding",
+                    "content": {media: {"schema": {"type": "string"}}},
+                },
+                "304": {"description": "Not modified since the validator the client sent"},
+                "400": _json(Error, "Unknown or malformed query parameter; `allowed` names the valid values"),
+            },
+        }
+    }
+
+
+_TEXT = (
+    "One line of UTF-8 text: `Astana: 22 °C  Almaty: −4 °C  USD 478.77  EUR 548.62`. Temperatures first, then "
+    "rates, each in the configured (or asked) order, joined by two spaces; temperatures rounded to a whole degree "
+    "and rates to two decimals, half away from zero; negatives with U+2212 MINUS SIGN, never −0; a missing value "
+    "is U+2013 EN DASH."
+)
+_HTML = (
+    "An HTML fragment for server-side includes (nginx SSI, ESI, PHP, WordPress): one root "
+    '`<div class="ticker-strip">`, no script, no style, no external resource, every text escaped. Classes: '
+    "`ticker-item`, `ticker-stale`, `ticker-city`, `ticker-temperature`, `ticker-condition "
+    "ticker-condition-<condition>`, `ticker-currency`, `ticker-rate`, `ticker-trend ticker-up|ticker-down|"
+    "ticker-flat`, `ticker-attribution` (links crediting the sources shown). Icons are characters with "
+    "`role=img` and an `aria-label` in `lang`."
+)
+
+
 def _sse_event(name: str, data: dict[str, Any], description: str) -> dict[str, Any]:
     return {
         "type": "object",
@@ -246,6 +282,8 @@ def _spec(currencies: tuple[str, ...], cities: tuple[str, ...]) -> dict[str, Any
             "/v1/rates": _strip_path(Rates, "Rates only", parameters),
             "/v1/weather": _strip_path(Weather, "Weather only", parameters),
             "/v1/rates/history": _history_path(currencies),
+            "/v1/ticker.txt": _format_path("text/plain", "The strip as one line of text", _TEXT, parameters),
+            "/v1/ticker.html": _format_path("text/html", "The strip as an HTML fragment", _HTML, parameters),
             "/v1/stream": {
                 "get": {
                     "summary": "Server-Sent Events: the strip now and on every change",

@@ -66,6 +66,7 @@ class Refresher:
         self._validators = {name: Validator() for name in providers}
         self._claimed: set[str] = set()  # claims whose fetch has not finished (released on shutdown)
         self._missing: set[tuple[str, str]] = set()  # (source, item) an answer lacked: warned once
+        self._told_all_failed: set[str] = set()  # kinds whose every source failed with no data: said once
         self._tasks: set[asyncio.Task[Outcome]] = set()
 
     # --- what is due ------------------------------------------------------------------------------
@@ -264,15 +265,11 @@ class Refresher:
     async def _failed(self, source: str, now: datetime, exc: ProviderError) -> None:
         status = self._status(source)
         failures = status.failures + 1
-        held = bool(self.store.entries.get(source))
-        if status.failures == 0:
-            log.warning(
-                "%s: fetch failed, %s: %s",
-                source,
-                "keeping the last good data" if held else "no data from it yet",
-                exc,
-                extra={"source": source, "outcome": "failed", "error": str(exc)},
-            )
+        extra = {"source": source, "outcome": "failed", "error": str(exc)}
+        if status.failures == 0 and self.store.entries.get(source):
+            log.warning("%s: fetch failed, keeping the last good data: %s", source, exc, extra=extra)
+        elif status.failures == 0:
+            log.warning("no data yet from %s: %s", source, exc, extra=extra)
         interval = self.settings.source_config(source).interval
         cooldown = max(min(self.settings.breaker_cooldown * 2 ** (failures - 1), interval), exc.retry_after or 0.0)
         await self._set_status(
@@ -284,6 +281,28 @@ class Refresher:
                     "open_until": now + timedelta(seconds=cooldown),
                 }
             )
+        )
+        self._tell_if_all_failed(source)
+
+    def _tell_if_all_failed(self, source: str) -> None:
+        """One line, once per kind, when every source of a chain has failed and none holds any data: what a first
+        start without network (or behind a proxy, or with a wrong base URL) looks like, and what to check."""
+        chain = self.planner.chain_of(source)
+        kind = "rates" if self.planner.is_rates(source) else "weather"
+        if kind in self._told_all_failed or any(self.store.entries.get(name) for name in chain):
+            return
+        if not all((status := self.store.status.get(name)) is not None and status.failures for name in chain):
+            return
+        self._told_all_failed.add(kind)
+        log.warning(
+            "no %s at all: every %s source failed (%s: each one's reason is above and in /readyz); check this "
+            "machine's network and DNS, the proxy (HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured) and the base "
+            "URLs (%s); the sources are asked again on their own",
+            kind,
+            kind,
+            ", ".join(chain),
+            ", ".join(f"TICKER_{name.upper()}__BASE_URL" for name in chain),
+            extra={"kind": kind},
         )
 
     async def _set_status(self, status: SourceStatus) -> None:

@@ -17,14 +17,14 @@ from aiohttp import hdrs, web
 from multidict import CIMultiDict, istr
 
 from ticker.clock import Clock
-from ticker.snapshot import Rendered, Snapshot
+from ticker.snapshot import JSON, Rendered, Snapshot
 
 try:
     import brotli
 except ImportError:  # pragma: no cover - brotli is a dependency, but stay correct without it
     brotli = None
 
-JSON = "application/json; charset=utf-8"
+NOSNIFF = istr("X-Content-Type-Options")
 ETAG = istr("ETag")  # aiohttp's hdrs.ETAG is spelled "Etag"; clients compare case-blind, people don't
 NOT_SETTLED = "no-cache"  # items still empty while a source has not answered: caches revalidate
 EXPOSE = "ETag, Last-Modified, Cache-Control"
@@ -146,7 +146,9 @@ class Responder:
         self, rendered: Rendered, coding: str | None, origin: str | None, cache: str, policy: CachePolicy
     ) -> Variant:
         headers: CIMultiDict[str] = CIMultiDict()
-        headers[hdrs.CONTENT_TYPE] = JSON
+        headers[hdrs.CONTENT_TYPE] = rendered.content_type
+        if rendered.content_type != JSON:  # text and HTML hold configured names: never sniffed as anything else
+            headers[NOSNIFF] = "nosniff"
         headers[hdrs.CACHE_CONTROL] = cache
         headers[ETAG] = f'"{rendered.tag}-{coding}"' if coding else rendered.etag
         headers[hdrs.VARY] = "Accept-Encoding" if self.cors.any else "Accept-Encoding, Origin"

@@ -17,13 +17,24 @@ from email.utils import format_datetime
 from typing import Literal
 
 from ticker.clock import Clock
+from ticker.fragment import fragment
 from ticker.models import Rates, Ticker, Weather
 from ticker.query import Query, default_query
 from ticker.settings import Settings
 from ticker.store import Store
 from ticker.strip import Built, StripBuilder
+from ticker.textline import line
 
-View = Literal["ticker", "rates", "weather"]
+# a view is what a route shows: the JSON documents, and the whole strip as a text line or an HTML fragment
+View = Literal["ticker", "rates", "weather", "ticker.txt", "ticker.html"]
+JSON = "application/json; charset=utf-8"
+CONTENT_TYPES: dict[View, str] = {
+    "ticker": JSON,
+    "rates": JSON,
+    "weather": JSON,
+    "ticker.txt": "text/plain; charset=utf-8",
+    "ticker.html": "text/html; charset=utf-8",
+}
 _CACHE_SIZE = 512
 _TIMER_SLACK = 0.05  # seconds after the instant, so the clock has surely passed it
 _RETRY_TIMER = 5.0
@@ -38,6 +49,7 @@ class Rendered:
     modified_at: datetime | None
     settled: bool  # every item has a value, or every source that could supply it has answered once
     expires_at: datetime | None  # the earliest instant a value shown as current turns stale
+    content_type: str = JSON
 
     @property
     def etag(self) -> str:
@@ -119,23 +131,34 @@ class Snapshot:
         return rendered
 
     def _render(self, view: View, query: Query) -> Rendered:
-        if view != "ticker":  # each half's validators and lifetimes depend on that half alone
+        if view in ("rates", "weather"):  # each half's validators and lifetimes depend on that half alone
             query = replace(query, cities=()) if view == "rates" else replace(query, currencies=())
         built = self.build(query)
-        model: Ticker | Rates | Weather
-        if view == "rates":
-            model = Rates(updated_at=built.updated_at, rates=built.rates)
-        elif view == "weather":
-            model = Weather(updated_at=built.updated_at, weather=built.weather)
-        else:
-            model = Ticker(updated_at=built.updated_at, weather=built.weather, rates=built.rates)
-        body = model.model_dump_json().encode()
+        body = _body(view, built, query.lang)
+        # the same data in another format is another representation: its own ETag (the view names the hash)
+        person = b"" if CONTENT_TYPES[view] == JSON else view.encode()
         modified = built.updated_at  # Last-Modified and updated_at are one instant
         return Rendered(
             body=body,
-            tag=hashlib.blake2b(body, digest_size=12).hexdigest(),
+            tag=hashlib.blake2b(body, digest_size=12, person=person).hexdigest(),
             last_modified=format_datetime(modified, usegmt=True) if modified else None,
             modified_at=modified,
             settled=built.settled,
             expires_at=built.expires_at,
+            content_type=CONTENT_TYPES[view],
         )
+
+
+def _body(view: View, built: Built, lang: str) -> bytes:
+    if view == "ticker.txt":
+        return line(built.weather, built.rates).encode()
+    if view == "ticker.html":
+        return fragment(built.weather, built.rates, lang).encode()
+    model: Ticker | Rates | Weather
+    if view == "rates":
+        model = Rates(updated_at=built.updated_at, rates=built.rates)
+    elif view == "weather":
+        model = Weather(updated_at=built.updated_at, weather=built.weather)
+    else:
+        model = Ticker(updated_at=built.updated_at, weather=built.weather, rates=built.rates)
+    return model.model_dump_json().encode()

@@ -111,7 +111,7 @@ EMBED_PAGE = """<!DOCTYPE html>
     const w = window.TickerWidget;
     document.getElementById("checks").textContent = JSON.stringify({{
       leaked,
-      round: [-0.5, -0.4, -2.5, -2.6, 0.5, 2.5, 22.4, -3.6].map((x) => show(w.roundHalfUp(x))),
+      round: [-0.5, -0.4, -2.5, -2.6, 0.5, 2.5, 22.4, -3.6].map((x) => show(w.roundHalfAway(x))),
       temperature: [-0.4, -0.5, 12.5, -7.5, null].map((x) => w.formatTemperature(x, "°C")),
       rate: [478.7, 0.31294, 5.875, null].map(w.formatRate),
       ruStyle: [css(inner("ru"), "background-color"), css(inner("ru"), "color")],
@@ -257,7 +257,7 @@ async def test_widget_renders_live_strips_on_another_origin(sites: Sites, tmp_pa
     first = json.loads(dom.by_id("first").text)
     assert [" ".join(t.split()) for t in first] == [
         "Astana: 0 °C", "Almaty: 13 °C", "USD 478.77 ▼", "EUR 548.62 ▲", "RUB 5.87", "CNY 69.31 ▼",
-        "KRW 0.3129 ▼", "GBP —",
+        "KRW 0.3129 ▼", "GBP \u2013",
         "Алматы: 13 °C", "USD 478.77 ▼",
     ]  # fmt: skip
     assert sites.pokes == ["ok"]
@@ -265,7 +265,7 @@ async def test_widget_renders_live_strips_on_another_origin(sites: Sites, tmp_pa
     full, ru = shadow(dom, "all"), shadow(dom, "ru")
     assert strip(full) == [
         "Astana: 0 °C", "Almaty: 13 °C", "USD 480.10 ▲", "EUR 548.62 ▲", "RUB 5.87", "CNY 69.31 ▼",
-        "KRW 0.3129 ▼", "GBP —",
+        "KRW 0.3129 ▼", "GBP \u2013",
     ]  # fmt: skip
     replaced = [n.text.split()[0] for s in (full, ru) for n in s.by_class("ticker-item") if "data-probe" not in n.attrs]
     assert replaced == ["USD", "USD"]
@@ -304,9 +304,9 @@ async def test_widget_renders_live_strips_on_another_origin(sites: Sites, tmp_pa
 
     checks: dict[str, Any] = json.loads(dom.by_id("checks").text)
     assert checks["leaked"] == ["TickerWidget"]
-    assert checks["round"] == ["0", "0", "-2", "-3", "1", "3", "22", "-4"]
-    assert checks["temperature"] == ["0 °C", "0 °C", "13 °C", "-7 °C", "—"]
-    assert checks["rate"] == ["478.70", "0.3129", "5.88", "—"]
+    assert checks["round"] == ["-1", "0", "-3", "-3", "1", "3", "22", "-4"]  # half away from zero
+    assert checks["temperature"] == ["0 °C", "\u22121 °C", "13 °C", "\u22128 °C", "\u2013"]  # as /v1/ticker.txt
+    assert checks["rate"] == ["478.70", "0.3129", "5.88", "\u2013"]
     assert checks["ruStyle"] == ["rgb(16, 42, 67)", "rgb(240, 244, 248)"]  # the custom properties apply
     assert checks["allDisplay"] == "flow-root"  # the page styles the host's own box
     assert checks["documentStyles"] == 1  # the page's own <style>: the widget's CSS stays in its shadow roots
@@ -1000,7 +1000,7 @@ async def test_the_widget_speaks_the_pages_language(strip_server: StripServer, t
     assert icons(ru) == [("ticker-condition ticker-condition-snow", "img", "снег")]
     assert icons(en) == [("ticker-condition ticker-condition-snow", "img", "snow")]
     assert icons(kk) == []  # no data-condition
-    assert seen(item(en, "Astana")) == "Astana: -3 °C"  # the icon is no text
+    assert seen(item(en, "Astana")) == "Astana: \u22123 °C"  # the icon is no text
     (svg,) = [n for n in item(en, "Astana").walk() if n.tag == "svg"]
     assert svg.attrs["aria-hidden"] == "true" and len([n for n in svg.walk() if n.tag == "path"]) == 2
     # and it is drawn: a glyph's worth of pixels that are not the background
@@ -1030,11 +1030,11 @@ async def test_condition_icons_from_the_real_app(live: Live, upstream: Upstreams
         return [(n.attrs["class"].split()[-1], n.attrs["aria-label"]) for n in strip.by_class("ticker-condition")]
 
     assert icons_of(on) == [("ticker-condition-snow", "снег"), ("ticker-condition-overcast", "пасмурно")]
-    assert strip(on)[:2] == ["Астана: -3 °C", "Алматы: 12 °C"]
+    assert strip(on)[:2] == ["Астана: \u22123 °C", "Алматы: 12 °C"]
     assert icons_of(off) == []  # without data-condition
-    assert announced == "Астана: -3 °C, ясно", announced  # the change, and only it, announced
+    assert announced == "Астана: \u22123 °C, ясно", announced  # the change, and only it, announced
     assert icons_of(later) == [("ticker-condition-clear", "ясно"), ("ticker-condition-overcast", "пасмурно")]
-    assert announced == "Астана: -3 °C, ясно", announced  # the change, and only it, announced
+    assert announced == "Астана: \u22123 °C, ясно", announced  # the change, and only it, announced
 
 
 HISTORY = """<div id="h" data-ticker data-cities="astana" data-currencies="USD,EUR" data-history="30"></div>

@@ -157,17 +157,18 @@
     return (option(host, name) || "").split(",").map(function (s) { return s.trim(); }).filter(Boolean);
   }
 
-  /** Half-up (Math.round: -2.5 -> -2); never -0. */
-  function roundHalfUp(x) {
-    var n = Math.round(x);
-    return n === 0 ? 0 : n;
+  /** Half away from zero, as /v1/ticker.txt (-2.5 -> -3); never -0. */
+  function roundHalfAway(x) {
+    var n = Math.round(Math.abs(x));
+    return n === 0 ? 0 : x < 0 ? -n : n;
   }
   function formatTemperature(t, unit) {
-    if (t === null || t === undefined || !isFinite(t)) return "—";
-    return String(roundHalfUp(t)) + " " + (unit || "°C");
+    if (t === null || t === undefined || !isFinite(t)) return "\u2013";
+    var n = roundHalfAway(t);
+    return (n < 0 ? "\u2212" + -n : String(n)) + " " + (unit || "°C");
   }
   function formatRate(r) {
-    if (r === null || r === undefined || !isFinite(r)) return "—";
+    if (r === null || r === undefined || !isFinite(r)) return "\u2013";
     return r.toFixed(Math.abs(r) < 1 ? 4 : 2);
   }
   function formatWhen(iso) {
@@ -519,7 +520,7 @@
 
   window.TickerWidget = {
     init: init,
-    roundHalfUp: roundHalfUp,
+    roundHalfAway: roundHalfAway,
     formatTemperature: formatTemperature,
     formatRate: formatRate,
     base: BASE,

@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field, SecretStr
 
 from providers import REGISTRY
 from ticker.cli import main
-from ticker.config_report import lines, mask_url_passwords
+from ticker.config_report import lines
+from ticker.redis_connect import mask_url_passwords
 from ticker.settings import Settings
 
 
@@ -77,6 +78,12 @@ def test_secrets_are_masked(capsys: pytest.CaptureFixture[str], monkeypatch: pyt
         ("rediss+sentinel://app:pw@h1:26379,h2:26379/main", "rediss+sentinel://app:***@h1:26379,h2:26379/main"),
         ("redis://host:6379/0", "redis://host:6379/0"),
         ("unix:///run/redis.sock", "unix:///run/redis.sock"),
+        # redis-py reads the password up to the last "@" (so does ticker's Sentinel parser): all of it is masked
+        ("redis://u:p@ss@host:6379/0", "redis://u:***@host:6379/0"),
+        ("redis+sentinel://:p@ss@h1:26379,h2:26379/m", "redis+sentinel://:***@h1:26379,h2:26379/m"),
+        # redis-py's query form, the only one a unix socket has
+        ("unix:///run/redis.sock?db=1&password=pw&x=1", "unix:///run/redis.sock?db=1&password=***&x=1"),
+        ("redis://host:6379/0?password=pw", "redis://host:6379/0?password=***"),
     ],
 )
 def test_url_passwords(url: str, masked: str) -> None:
@@ -116,6 +123,8 @@ def test_unknown_variables_are_warnings_and_the_exit_is_still_0(
         ("TICKER_PORT", "eighty", "TICKER_PORT: Input should be a valid integer"),
         ("TICKER_CITIES", "astana", "TICKER_CITIES: not valid JSON"),
         ("TICKER_REDIS_URL", "http://user:hunter2@host/0", "TICKER_REDIS_URL: "),
+        ("TICKER_REDIS_URL", "http://user:hun@hunter2@host/0", "TICKER_REDIS_URL: "),
+        ("TICKER_REDIS_URL", "http://host/0?password=hunter2", "TICKER_REDIS_URL: "),
     ],
 )
 def test_a_bad_value_exits_2_naming_the_variable(

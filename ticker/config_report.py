@@ -23,12 +23,11 @@ from pydantic.fields import FieldInfo
 from pydantic_core import to_jsonable_python
 
 from ticker import __version__
+from ticker.redis_connect import MASK, mask_url_passwords
 from ticker.settings import ENV_PREFIX, Settings, unknown_variables
 from ticker.startup import startup_warnings
 
-MASK = "***"
 _SECRET_NAME = re.compile(r"(^|_)(password|passwd|secret|token|key)$")
-_URL_PASSWORD = re.compile(r"(//[^/@:\s]*:)[^@/\s]*@")  # scheme://user:PASSWORD@host
 
 
 @dataclass(frozen=True)
@@ -36,11 +35,6 @@ class Line:
     variable: str
     value: str
     source: str
-
-
-def mask_url_passwords(text: str) -> str:
-    """``redis://user:secret@host:6379/0`` -> ``redis://user:***@host:6379/0`` (every URL in ``text``)."""
-    return _URL_PASSWORD.sub(rf"\1{MASK}@", text)
 
 
 def is_secret(name: str, info: FieldInfo) -> bool:

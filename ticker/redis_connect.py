@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -19,6 +20,11 @@ from urllib.parse import unquote
 SINGLE = ("redis://", "rediss://", "unix://")
 SENTINEL = ("redis+sentinel://", "rediss+sentinel://")
 CLUSTER = ("redis+cluster://", "rediss+cluster://")
+MASK = "***"
+# scheme://user:PASSWORD@host: the password runs to the LAST "@" before the path, as redis-py and ``parse`` read
+# it (a password may hold an unescaped "@"); and ?password=PASSWORD, redis-py's other way (unix:// has no other)
+_URL_PASSWORD = re.compile(r"(//[^/@:\s]*:)[^/\s]*@")
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#\s\"']*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,11 @@ class Target:
     username: str | None = None
     password: str | None = None
     tls: bool = False
+
+
+def mask_url_passwords(text: str) -> str:
+    """Every password in ``text`` as ``***``: ``redis://user:***@host:6379/0``, ``unix:///r.sock?password=***``."""
+    return _QUERY_PASSWORD.sub(rf"\g<1>{MASK}", _URL_PASSWORD.sub(rf"\g<1>{MASK}@", text))
 
 
 def parse(url: str) -> Target:

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from providers import REGISTRY, names_of
 from providers.base import Kind, Location, SourceConfig
+from ticker.redis_connect import mask_url_passwords
 from ticker.redis_connect import parse as parse_redis_url
 
 ENV_PREFIX = "TICKER_"
@@ -202,7 +203,9 @@ def describe_error(error: ValidationError) -> str:
         detail = ".".join(str(p) for p in problem["loc"])
         got = problem.get("input")
         if isinstance(got, str):
-            got = re.sub(r"//[^@/]*@", "//***@", got)  # never echo a password (redis URLs)
+            # never echo a password (redis URLs): a malformed value's credentials cannot be told apart, so the whole
+            # user-info goes, up to the last "@" as redis-py reads it, and a ?password= as well
+            got = mask_url_passwords(re.sub(r"//[^/\s]*@", "//***@", got))
         lines.append(f"{var}: {problem['msg']} (at {detail}, got {got!r})")
     return "invalid configuration:\n  " + "\n  ".join(lines)
 

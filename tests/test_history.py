@@ -143,6 +143,12 @@ async def test_366_days_is_the_most_and_all_of_them_are_served(client: Client) -
     assert len((await resp.json())["rates"]) == 31  # only the dates held: the backfill's 30 and today
 
 
+@pytest.mark.parametrize(("start", "end"), [("9999-12-31", "9999-12-31"), ("0001-01-01", "0001-01-01")])
+async def test_the_ends_of_the_calendar_are_an_empty_answer(client: Client, start: str, end: str) -> None:
+    resp = await client.get(PATH, params={"currency": "USD", "from": start, "to": end})
+    assert resp.status == 200 and (await resp.json())["rates"] == []
+
+
 async def test_history_off_is_a_json_404(start_app: AppFactory, make_settings: SettingsFactory) -> None:
     client = await start_app(make_settings())  # the tests' default: TICKER_HISTORY__DAYS=0
     resp = await client.get(PATH, params={"currency": "USD"})

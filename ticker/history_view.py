@@ -109,13 +109,8 @@ def parse_history_query(params: MultiMapping[str], currencies: list[str], today:
 
 def points(held: dict[date, Day], start: date, end: date) -> list[tuple[date, Day]]:
     """The held dates of the range, ascending; a missing date is skipped, never filled in."""
-    out = []
-    day = start
-    while day <= end:
-        if (value := held.get(day)) is not None:
-            out.append((day, value))
-        day += timedelta(days=1)
-    return out
+    days = (start + timedelta(days=n) for n in range((end - start).days + 1))  # never a day past ``end``
+    return [(day, value) for day in days if (value := held.get(day)) is not None]
 
 
 def render_json(currency: str, found: list[tuple[date, Day]]) -> bytes:

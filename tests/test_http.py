@@ -84,6 +84,9 @@ async def test_gzip_and_brotli_are_negotiated(client: Client) -> None:
         assert (await client.get("/v1/ticker", headers=revalidate)).status == 304
     preferred = await client.get("/v1/ticker", headers={"Accept-Encoding": "gzip, br;q=0"}, auto_decompress=False)
     assert preferred.headers["Content-Encoding"] == "gzip"
+    # q is read wherever it stands among the parameters: a refused coding is never sent
+    refused = await client.get("/v1/ticker", headers={"Accept-Encoding": "gzip;level=1;q=0"}, auto_decompress=False)
+    assert "Content-Encoding" not in refused.headers
 
 
 async def test_cors_any_origin_by_default_with_exposed_validators(client: Client) -> None:

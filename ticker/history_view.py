@@ -22,7 +22,7 @@ from ticker.clock import astana_date
 from ticker.history import Day
 from ticker.models import History, HistoryPoint
 from ticker.query import QueryError
-from ticker.respond import ETAG, choose_coding, compress, not_modified
+from ticker.respond import ETAG, choose_coding, compress, not_modified, qualities
 from ticker.snapshot import JSON, Rendered
 
 KNOWN = ("currency", "from", "to", "format")
@@ -58,20 +58,9 @@ def _date(params: MultiMapping[str], name: str) -> date | None:
 
 def wants_csv(accept: str) -> bool:
     """``Accept`` prefers text/csv over application/json (wildcards count for neither)."""
-    quality = {"text/csv": 0.0, "application/json": 0.0}
-    for part in accept.lower().split(","):
-        media, _, params = part.strip().partition(";")
-        q = 1.0
-        for param in params.split(";"):
-            key, _, value = param.strip().partition("=")
-            if key == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        if media.strip() in quality:
-            quality[media.strip()] = max(quality[media.strip()], q)
-    return quality["text/csv"] > 0 and quality["text/csv"] > quality["application/json"]
+    quality = qualities(accept)
+    csv, json = quality.get("text/csv", 0.0), quality.get("application/json", 0.0)
+    return csv > 0 and csv > json
 
 
 def parse_history_query(params: MultiMapping[str], currencies: list[str], today: date, accept: str) -> HistoryQuery:

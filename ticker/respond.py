@@ -65,22 +65,31 @@ class CachePolicy:
         return f"public, max-age={age}, stale-while-revalidate={self.swr}, stale-if-error={self.sie}"
 
 
+def qualities(header: str) -> dict[str, float]:
+    """An Accept-style header's values (lower case) and their ``q`` (1 when absent, 0 when unreadable); a value
+    named twice keeps its higher ``q``: ``"text/csv;charset=utf-8;q=0.5, gzip"`` -> ``{"text/csv": 0.5, "gzip": 1}``."""
+    out: dict[str, float] = {}
+    for part in header.lower().split(","):
+        value, _, params = part.partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            key, _, number = param.partition("=")
+            if key.strip() == "q":
+                try:
+                    q = float(number)
+                except ValueError:
+                    q = 0.0
+        value = value.strip()
+        out[value] = max(out.get(value, q), q)
+    return out
+
+
 @functools.lru_cache(maxsize=128)  # browsers send a handful of distinct values
 def choose_coding(accept_encoding: str) -> str | None:
     """``br`` over ``gzip``, honouring ``q=0``; None for identity."""
     if not accept_encoding:
         return None
-    offered: dict[str, float] = {}
-    for part in accept_encoding.lower().split(","):
-        token, _, params = part.strip().partition(";")
-        q = 1.0
-        params = params.strip()
-        if params.startswith("q="):
-            try:
-                q = float(params[2:])
-            except ValueError:
-                q = 0.0
-        offered[token.strip()] = q
+    offered = qualities(accept_encoding)
     star = offered.get("*", 0.0)
     for coding in ("br", "gzip"):
         if offered.get(coding, star) > 0:

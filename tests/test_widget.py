@@ -113,7 +113,7 @@ EMBED_PAGE = """<!DOCTYPE html>
       leaked,
       round: [-0.5, -0.4, -2.5, -2.6, 0.5, 2.5, 22.4, -3.6].map((x) => show(w.roundHalfAway(x))),
       temperature: [-0.4, -0.5, 12.5, -7.5, null].map((x) => w.formatTemperature(x, "°C")),
-      rate: [478.7, 0.31294, 5.875, null].map(w.formatRate),
+      rate: [478.7, 0.31294, 5.875, 478.775, 0.31295, null].map(w.formatRate),
       ruStyle: [css(inner("ru"), "background-color"), css(inner("ru"), "color")],
       allDisplay: css(document.getElementById("all"), "display"),
       documentStyles: document.querySelectorAll("style").length + document.adoptedStyleSheets.length,
@@ -306,7 +306,7 @@ async def test_widget_renders_live_strips_on_another_origin(sites: Sites, tmp_pa
     assert checks["leaked"] == ["TickerWidget"]
     assert checks["round"] == ["-1", "0", "-3", "-3", "1", "3", "22", "-4"]  # half away from zero
     assert checks["temperature"] == ["0 °C", "\u22121 °C", "13 °C", "\u22128 °C", "\u2013"]  # as /v1/ticker.txt
-    assert checks["rate"] == ["478.70", "0.3129", "5.88", "\u2013"]
+    assert checks["rate"] == ["478.70", "0.3129", "5.88", "478.78", "0.3130", "\u2013"]  # as /v1/ticker.txt
     assert checks["ruStyle"] == ["rgb(16, 42, 67)", "rgb(240, 244, 248)"]  # the custom properties apply
     assert checks["allDisplay"] == "flow-root"  # the page styles the host's own box
     assert checks["documentStyles"] == 1  # the page's own <style>: the widget's CSS stays in its shadow roots

@@ -169,7 +169,8 @@
   }
   function formatRate(r) {
     if (r === null || r === undefined || !isFinite(r)) return "\u2013";
-    return r.toFixed(Math.abs(r) < 1 ? 4 : 2);
+    var d = Math.abs(r) < 1 ? 4 : 2, f = Math.pow(10, d); // half away from zero, not toFixed's binary float
+    return ((r < 0 ? -1 : 1) * Math.round(Math.abs(r) * f + 1e-7) / f).toFixed(d);
   }
   function formatWhen(iso) {
     return iso ? String(iso).replace("T", " ").replace(/:\d\d(\.\d+)?Z$/, " UTC") : "?";

@@ -12,6 +12,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
 
@@ -394,6 +395,34 @@ async def test_a_pass_at_start_then_daily_at_one_in_the_morning_astana(
     loop.cancel()
     assert fdates(upstream) == ["31.03.2026", "30.03.2026"]  # the pass at start
     assert slept == [0.001, 9.75 * 3600]  # one pace's pause, then until 01:00 Astana (20:00Z), from 10:15Z
+
+
+@pytest.mark.parametrize(("retry_after", "pause"), [("120", 3600.0), ("7200", 7200.0), ("86400", 86400.0)])
+async def test_after_a_pass_nbk_turned_away_the_next_waits_an_hour_or_its_retry_after_if_longer(
+    start_app: AppFactory,
+    make_settings: SettingsFactory,
+    upstream: Upstreams,
+    clock: FakeClock,
+    retry_after: str,
+    pause: float,
+) -> None:
+    upstream.fake.nbk_days = documents(2)
+    upstream.fake.fault["nbk"], upstream.fake.retry_after = "429", retry_after
+    slept: list[float] = []
+    waiting = asyncio.Event()
+
+    async def park(seconds: float) -> None:  # the pace's pauses return; the wait for the next pass parks here
+        slept.append(seconds)
+        if seconds > 60:
+            waiting.set()
+            await asyncio.Event().wait()
+
+    client = await start_app(make_settings(history={"days": 2, "rate": 1000}), backfill_sleep=park)
+    loop = asyncio.ensure_future(client.app[BACKFILL].loop())
+    await asyncio.wait_for(waiting.wait(), 10)
+    loop.cancel()
+    assert len(fdates(upstream)) == 1  # turned away: the pass ends at once
+    assert slept[-1] == pause  # 10:15Z: the daily pass (20:00Z) is further off than any of these
 
 
 async def test_readyz_and_metrics_tell_how_far_the_backfill_is_without_changing_readiness(

@@ -127,6 +127,7 @@ class Pass:
     failed: list[date] = field(default_factory=list)
     absent: list[date] = field(default_factory=list)  # NBK answered another date's document
     skipped: int = 0  # claimed by another process
+    retry_after: float | None = None  # seconds NBK asked us to stay away (Retry-After), when it did
 
 
 class Backfill:
@@ -216,6 +217,8 @@ class Backfill:
         except ProviderError as exc:
             done.failed.append(day)
             log.debug("history: %s failed: %s", day.isoformat(), exc)
+            if exc.retry_after is not None:
+                done.retry_after = exc.retry_after
             return "failed", exc.retry_after is not None
         today = astana_date(self.clock())
         days = history.days_of(rates, self.settings.currencies, today)
@@ -234,6 +237,8 @@ class Backfill:
             due = history.next_pass(now)
             if done.failed:
                 due = min(due, now + RETRY_AFTER_FAILURE)
+            if done.retry_after is not None:  # NBK's word beats our schedule, however long it is
+                due = max(due, now + timedelta(seconds=done.retry_after))
             await self.sleep(max(0.0, (due - now).total_seconds()))
 
 

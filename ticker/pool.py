@@ -1,0 +1,127 @@
+"""``ticker serve --workers N``: gunicorn's master keeps N aiohttp workers on one listening socket.
+
+The master binds the socket (backlog BACKLOG) and forks the workers; each worker builds its own app with
+``create_app`` after the fork (``preload_app`` off: no event loop, Redis connection or scheduler crosses a
+fork) and serves through ``aiohttp.GunicornWebWorker``. A worker that dies is replaced; SIGHUP starts N fresh
+workers and drains the old ones; SIGTERM and SIGINT drain them all and exit 0. Only ``serve --workers N``
+with N > 1 imports this module, so the single process never loads gunicorn.
+
+Shutdown budget: gunicorn kills a worker that is still running ``graceful_timeout`` (= SHUTDOWN_TIMEOUT)
+after it was told to stop, so in-flight requests get SHUTDOWN_TIMEOUT less CLEANUP_BUDGET and the rest is
+left for the cleanup contexts (claims released, Redis closed).
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib.util
+import logging
+import math
+import os
+from types import FrameType
+from typing import Any
+
+from aiohttp import web
+from aiohttp.worker import GunicornUVLoopWebWorker, GunicornWebWorker
+from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
+
+from ticker import __version__
+from ticker.app import create_app
+from ticker.cli import BACKLOG, SHUTDOWN_TIMEOUT
+from ticker.settings import Settings
+
+log = logging.getLogger("ticker")
+CLEANUP_BUDGET = 1.5  # seconds of SHUTDOWN_TIMEOUT kept for the cleanup contexts after the in-flight wait
+WORKER_TIMEOUT = 30  # a worker whose event loop has not come round for this long is killed and replaced
+
+
+class Worker(GunicornWebWorker):
+    """aiohttp's worker, but SIGTERM wakes its loop at once (as SIGINT/SIGQUIT already do), instead of at
+    its next one-second check: the drain starts when the master says so, not up to a second later."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.handle_quit(sig, frame)
+
+
+class UVLoopWorker(GunicornUVLoopWebWorker):
+    """The same on uvloop (`pip install ticker[uvloop]`), as the single process runs where it is installed."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.handle_quit(sig, frame)
+
+
+class PoolLogger(Logger):  # type: ignore[misc]
+    """gunicorn's own lines (workers booting, exiting, replaced) through our root handler and line format;
+    never an access log."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in list(self.error_log.handlers):
+            self.error_log.removeHandler(handler)
+        self.error_log.propagate = True
+        self.access_log.handlers.clear()
+        self.access_log.propagate = False
+
+
+def options(settings: Settings, workers: int) -> dict[str, object]:
+    """gunicorn's settings, from ours."""
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    uvloop = importlib.util.find_spec("uvloop") is not None
+    return {
+        "bind": [f"{host}:{settings.port}"],
+        "workers": workers,
+        "worker_class": UVLoopWorker if uvloop else Worker,
+        "graceful_timeout": math.ceil(SHUTDOWN_TIMEOUT),  # gunicorn takes whole seconds
+        "timeout": WORKER_TIMEOUT,
+        "backlog": BACKLOG,
+        "accesslog": None,
+        "loglevel": settings.log_level.lower(),
+        "logger_class": PoolLogger,
+        "preload_app": False,
+        "reuse_port": False,  # one socket the workers share: a worker leaving drops nothing queued on it
+        "max_requests": settings.max_requests,
+        "max_requests_jitter": settings.max_requests // 10,
+        "proc_name": "ticker",
+        "control_socket_disable": True,  # no gunicornc socket under $HOME (read-only in the image)
+        # the workers' heartbeat files: on tmpfs where there is one (a read-only root has no writable /tmp)
+        "worker_tmp_dir": "/dev/shm" if os.access("/dev/shm", os.W_OK) else None,
+    }
+
+
+class Pool(BaseApplication):  # type: ignore[misc]
+    def __init__(self, settings: Settings, workers: int) -> None:
+        self.settings = settings
+        self.workers = workers
+        super().__init__(prog="ticker serve")
+
+    def load_config(self) -> None:
+        for key, value in options(self.settings, self.workers).items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        """Called in each worker, after the fork: the worker awaits the coroutine in its own loop."""
+        settings = self.settings
+
+        async def runner() -> web.AppRunner:
+            app = create_app(settings)
+            gc.freeze()  # as the single process does (cli.serve): start-up's objects out of the collector's way
+            gc.set_threshold(10_000, 20, 20)
+            return web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT - CLEANUP_BUDGET)
+
+        return runner
+
+
+def run_pool(settings: Settings, workers: int) -> int:
+    """Run the pool in this process (gunicorn's master) until SIGTERM or SIGINT; gunicorn exits the process."""
+    log.info(
+        "ticker %s: %d workers on %s:%d (store: redis, role: %s)",
+        __version__,
+        workers,
+        settings.host,
+        settings.port,
+        settings.role,
+    )
+    gc.freeze()  # what the master imported is shared by the forked workers: keep their pages untouched
+    Pool(settings, workers).run()
+    return 0

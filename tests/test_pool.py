@@ -297,14 +297,26 @@ async def test_max_requests_recycles_a_worker(live_upstream: Upstreams, redis_ur
         assert "Max requests, shutting down" in pool.log
 
 
-def test_workers_without_redis_refuse_with_exit_2() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "ticker", "serve", "--workers", "2"],
-        cwd=ROOT, env=pool_env("http://127.0.0.1:9", None), capture_output=True, text=True, timeout=30, check=False,
+def serve_workers_2(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ticker", "serve", "--workers", "2", "--port", str(free_port())],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
+
+
+def test_workers_without_redis_refuse_with_exit_2() -> None:
+    result = serve_workers_2(pool_env("http://127.0.0.1:9", None))
     assert result.returncode == 2
     assert "--workers > 1 needs TICKER_REDIS_URL" in result.stderr
     assert "Traceback" not in result.stderr
+    assert "gunicorn" not in result.stderr  # refused before any master started
+
+
+def test_a_bad_variable_stops_the_pool_before_any_worker_forks(redis_url: str) -> None:
+    result = serve_workers_2(pool_env("http://127.0.0.1:9", redis_url, TICKER_NBK__INTERVAL="0"))
+    assert result.returncode == 2
+    assert "TICKER_NBK__INTERVAL" in result.stderr
+    assert "Booting worker" not in result.stderr and "Traceback" not in result.stderr
 
 
 async def test_a_single_process_never_imports_gunicorn(live_upstream: Upstreams) -> None:

@@ -130,32 +130,68 @@ async def running_pool(env: dict[str, str], workers: int = 2) -> AsyncIterator[P
 
 
 class Hammer:
-    """Requests in loops on one ClientSession until the block ends; every answer that is not a 200 and every
-    request that raised is a failure."""
+    """Requests in loops until the block ends; every answer that is not a 200 and every request that raised is a
+    failure. With ``raw=False``, aiohttp's ClientSession (kept-alive connections, its one retry: see above).
+    With ``raw=True``, HTTP/1.1 by hand with no retry at all: the odd loops open a connection per request, the
+    even ones keep theirs until an answer says ``Connection: close``."""
 
-    def __init__(self, url: str, paths: tuple[str, ...] = ("/healthz",), loops: int = 2) -> None:
-        self.url, self.paths, self.loops = url, paths, loops
+    def __init__(self, url: str, paths: tuple[str, ...] = ("/healthz",), loops: int = 2, raw: bool = False) -> None:
+        self.url, self.paths, self.loops, self.raw = url, paths, loops, raw
         self.ok = 0
         self.failures: list[str] = []
+
+    def _count(self, path: str, status: int) -> None:
+        if status == 200:
+            self.ok += 1
+        else:
+            self.failures.append(f"{path}: {status}")
 
     async def _loop(self, session: aiohttp.ClientSession, path: str, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 async with session.get(self.url + path) as resp:
                     await resp.read()
-                    if resp.status == 200:
-                        self.ok += 1
-                    else:
-                        self.failures.append(f"{path}: {resp.status}")
+                    self._count(path, resp.status)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 self.failures.append(f"{path}: {exc!r}")
+
+    async def _raw_loop(self, path: str, keep: bool, stop: asyncio.Event) -> None:
+        host, port = self.url.removeprefix("http://").split(":")
+        close = "" if keep else "Connection: close\r\n"
+        request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{close}\r\n"
+        writer: asyncio.StreamWriter | None = None
+        while not stop.is_set():
+            try:
+                if writer is None:
+                    reader, writer = await asyncio.open_connection(host, int(port))
+                writer.write(request.encode())
+                head = (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 20)).decode("latin-1")
+                length = re.search(r"(?im)^content-length: *(\d+)", head)
+                if length is None:
+                    raise ValueError(f"no Content-Length in {head!r}")
+                await reader.readexactly(int(length.group(1)))
+                self._count(path, int(head.split(" ", 2)[1]))
+                if not keep or re.search(r"(?im)^connection: *close", head):
+                    writer.close()
+                    writer = None
+            except (OSError, EOFError, asyncio.LimitOverrunError, TimeoutError, ValueError) as exc:
+                self.failures.append(f"{path} ({'kept' if keep else 'new'} connection): {exc!r}")
+                if writer is not None:
+                    writer.close()
+                writer = None
+        if writer is not None:
+            writer.close()
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Hammer]:
         stop = asyncio.Event()
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as session:
             paths = [self.paths[i % len(self.paths)] for i in range(self.loops)]
-            tasks = [asyncio.create_task(self._loop(session, path, stop)) for path in paths]
+            if self.raw:
+                loops = [self._raw_loop(path, i % 2 == 0, stop) for i, path in enumerate(paths)]
+            else:
+                loops = [self._loop(session, path, stop) for path in paths]
+            tasks = [asyncio.create_task(loop) for loop in loops]
             try:
                 await until(lambda: self.ok > 0)
                 yield self
@@ -185,7 +221,8 @@ async def test_a_killed_worker_is_replaced_while_requests_keep_being_answered(
 async def test_sighup_replaces_every_worker_without_a_failed_request(live_upstream: Upstreams, redis_url: str) -> None:
     async with running_pool(pool_env(live_upstream.url, redis_url)) as pool:
         old = pool.children()
-        async with Hammer(pool.url, ("/healthz", "/v1/ticker"), loops=4).running() as hammer:
+        # no client retry: a request the old workers dropped would show here
+        async with Hammer(pool.url, ("/healthz", "/v1/ticker"), loops=4, raw=True).running() as hammer:
             assert pool.proc.pid not in old
             pool.proc.send_signal(signal.SIGHUP)
             # new workers start, the old ones drain and leave

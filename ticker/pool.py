@@ -6,13 +6,18 @@ fork) and serves through ``aiohttp.GunicornWebWorker``. A worker that dies is re
 workers and drains the old ones; SIGTERM and SIGINT drain them all and exit 0. Only ``serve --workers N``
 with N > 1 imports this module, so the single process never loads gunicorn.
 
-Shutdown budget: gunicorn kills a worker that is still running ``graceful_timeout`` (= SHUTDOWN_TIMEOUT)
-after it was told to stop, so in-flight requests get SHUTDOWN_TIMEOUT less CLEANUP_BUDGET and the rest is
-left for the cleanup contexts (claims released, Redis closed).
+A worker that is told to stop (SIGHUP's old workers, SIGTERM, SIGINT) stops accepting, then for ACCEPT_GRACE
+keeps serving the connections it has, answering with ``Connection: close``: a connection it accepted just before
+the stop delivers its request and is answered instead of closed unanswered, and a busy keep-alive client moves
+to another worker instead of finding its connection closed under its next request. Then the usual aiohttp
+shutdown: idle connections closed, SSE streams sent ``close``, requests in flight given DRAIN seconds, cleanup
+contexts run (claims released, Redis closed). gunicorn kills a worker still running ``graceful_timeout``
+(= SHUTDOWN_TIMEOUT) after the signal, so ACCEPT_GRACE + DRAIN leaves CLEANUP_BUDGET of it to the cleanup.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import importlib.util
 import logging
@@ -21,7 +26,7 @@ import os
 from types import FrameType
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.worker import GunicornUVLoopWebWorker, GunicornWebWorker
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
@@ -32,7 +37,9 @@ from ticker.cli import BACKLOG, SHUTDOWN_TIMEOUT
 from ticker.settings import Settings
 
 log = logging.getLogger("ticker")
-CLEANUP_BUDGET = 1.5  # seconds of SHUTDOWN_TIMEOUT kept for the cleanup contexts after the in-flight wait
+ACCEPT_GRACE = 1.0  # seconds a stopping worker keeps serving its connections (with Connection: close)
+CLEANUP_BUDGET = 1.0  # seconds of SHUTDOWN_TIMEOUT kept for the cleanup contexts
+DRAIN = SHUTDOWN_TIMEOUT - ACCEPT_GRACE - CLEANUP_BUDGET  # the most requests in flight get, as run_app's timeout
 WORKER_TIMEOUT = 30  # a worker whose event loop has not come round for this long is killed and replaced
 
 
@@ -49,6 +56,27 @@ class UVLoopWorker(GunicornUVLoopWebWorker):
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self.handle_quit(sig, frame)
+
+
+class DrainingRunner(web.AppRunner):
+    """An AppRunner whose cleanup stops accepting ACCEPT_GRACE before aiohttp closes the idle connections."""
+
+    def __init__(self, app: web.Application) -> None:
+        super().__init__(app, access_log=None, shutdown_timeout=DRAIN)
+        self.draining = False
+        app.on_response_prepare.append(self._close_when_draining)
+
+    async def _close_when_draining(self, _request: web.Request, response: web.StreamResponse) -> None:
+        if self.draining:  # the client's next request goes to another worker
+            response.force_close()  # close after this response...
+            response.headers[hdrs.CONNECTION] = "close"  # ...and say so (the headers are made before this hook)
+
+    async def cleanup(self) -> None:
+        self.draining = True
+        for site in list(self.sites):
+            await site.stop()  # this worker no longer accepts; the others (or the new ones) take the queue
+        await asyncio.sleep(ACCEPT_GRACE)
+        await super().cleanup()  # idle connections closed, on_shutdown (SSE close), DRAIN, cleanup contexts
 
 
 class PoolLogger(Logger):  # type: ignore[misc]
@@ -107,7 +135,7 @@ class Pool(BaseApplication):  # type: ignore[misc]
             app = create_app(settings)
             gc.freeze()  # as the single process does (cli.serve): start-up's objects out of the collector's way
             gc.set_threshold(10_000, 20, 20)
-            return web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT - CLEANUP_BUDGET)
+            return DrainingRunner(app)
 
         return runner
 

@@ -126,14 +126,23 @@ def main() -> int:
     for n in counts:
         rounds = ", ".join(f"{v:,.0f}" for v in rps[n])
         shares = "/".join(f"{100 * s / max(sum(split[n]), 1e-9):.0f}%" for s in split[n])
+        # requests per second of server CPU: what one request costs, whatever share of the cores the server got
+        per_cpu = median([r * args.duration / max(c, 1e-9) for r, c in zip(rps[n], cpu[n], strict=True)])
         print(
             f"  --workers {n}: {median(rps[n]):,.0f} rps [{rounds}] ({median(rps[n]) / base:.2f}x), "
-            f"server CPU {median(cpu[n]) / args.duration:.2f} cores" + (f" (per worker {shares})" if n > 1 else "")
+            f"server CPU {median(cpu[n]) / args.duration:.2f} cores"
+            + (f" (per worker {shares})" if n > 1 else "")
+            + f", {per_cpu:,.0f} requests per server CPU-second"
         )
     load = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     print(f"load average at end: {load} (other work on the machine skews the ratio)")
     if len(counts) == 2:
-        print(f"ratio --workers {counts[1]} / --workers {counts[0]}: {median(rps[counts[1]]) / base:.2f}")
+        a, b = counts
+        paired = sorted(y / x for x, y in zip(rps[a], rps[b], strict=True))
+        print(
+            f"ratio --workers {b} / --workers {a}: {median(rps[b]) / base:.2f} of the medians; within each round "
+            f"(measured back to back) median {median(paired):.2f}, range {paired[0]:.2f}-{paired[-1]:.2f}"
+        )
     return 0
 
 

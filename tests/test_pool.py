@@ -5,9 +5,10 @@ Which worker answered: `/metrics` names its process (`ticker_process_info{pid=".
 are read from /proc. A request that must reach a known worker rides the same kept-alive connection as a
 `/metrics` request that named it. Waits are bounded polls of a process we do not control the timing of.
 
-The request loops use one aiohttp ClientSession, which, like browsers and proxies, retries an idempotent request
-once when its connection breaks (RFC 9112 section 9.3.1): a request in flight inside a worker that gets SIGKILL
-dies with it whatever the server does; what must hold is that the retry, like every other request, is answered.
+Request loops: across SIGHUP (a graceful swap) they speak HTTP/1.1 by hand and never retry, so any request an
+old worker dropped is a failure. Elsewhere they use one aiohttp ClientSession, which, like browsers, retries an
+idempotent request once when its connection breaks (RFC 9112 section 9.3.1): a request in flight inside a worker
+that gets SIGKILL dies with it whatever the server does; what must hold is that the retry is answered.
 """
 
 from __future__ import annotations

@@ -99,8 +99,18 @@ class Pool:
         await poll(all_seen)
 
     async def stop(self) -> int:
+        """SIGTERM and wait: no worker outlives its test (an orphan would write to the next test's Redis).
+        Only a pool that hangs is killed, workers first."""
         if self.proc.returncode is None:
-            self.proc.kill()
+            workers = self.children()
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.proc.wait(), SHUTDOWN_TIMEOUT + 10)
+            except TimeoutError:
+                for pid in workers | self.children():
+                    with suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                self.proc.kill()
         code = await self.proc.wait()
         await self._reader
         return code
@@ -126,7 +136,8 @@ async def running_pool(env: dict[str, str], workers: int = 2) -> AsyncIterator[P
         await pool.serving(pool.children())
         yield pool
     finally:
-        await pool.stop()
+        code = await pool.stop()
+    assert code == 0, pool.log
     assert "Traceback" not in pool.log, pool.log
 
 

@@ -69,4 +69,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["/opt/venv/bin/python", "-c", "import os,urllib.request as u; u.build_opener(u.ProxyHandler({})).open('http://127.0.0.1:%s/healthz' % os.environ.get('TICKER_PORT', '8080'), timeout=3).read()"]
 
 STOPSIGNAL SIGTERM
+# One process per container: scale with replicas. A pool of workers in one container (gunicorn; needs
+# TICKER_REDIS_URL): give the command, `docker run ... IMAGE ticker serve --workers 2` (docs/deploy.md).
 CMD ["ticker", "serve"]

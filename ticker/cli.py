@@ -6,9 +6,6 @@ import argparse
 import asyncio
 import gc
 import logging
-import os
-import signal
-import subprocess
 import sys
 from collections.abc import Sequence
 
@@ -48,7 +45,9 @@ def serve(settings: Settings, workers: int) -> int:
                 file=sys.stderr,
             )
             return 2
-        return _supervise(workers, settings)
+        from ticker.pool import run_pool  # gunicorn: imported only for a pool
+
+        return run_pool(settings, workers)
     from ticker.app import create_app
 
     def started(_banner: str) -> None:  # run_app calls this once the socket is bound
@@ -87,29 +86,6 @@ def _event_loop() -> asyncio.AbstractEventLoop | None:
     return loop
 
 
-def _supervise(workers: int, settings: Settings) -> int:
-    """N processes on one port (SO_REUSEPORT); SIGTERM/SIGINT go to all; exit 0 when all did."""
-    env = {
-        **os.environ,
-        "TICKER_REUSE_PORT": "true",
-        "TICKER_HOST": settings.host,  # --host/--port reach the workers too
-        "TICKER_PORT": str(settings.port),
-    }
-    # own sessions: a terminal's Ctrl-C or a group-wide TERM reaches each worker once, through us
-    argv = [sys.executable, "-m", "ticker", "serve"]
-    children = [subprocess.Popen(argv, env=env, start_new_session=True) for _ in range(workers)]
-
-    def forward(signum: int, _frame: object) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signum)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    codes = [child.wait() for child in children]
-    return 0 if all(code == 0 for code in codes) else 1
-
-
 async def fetch_once(settings: Settings) -> tuple[bytes, bool]:
     """Fetch every chain once through the same wiring the service runs (in-process store); the strip,
     and whether every configured item is current."""
@@ -145,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve_p = sub.add_parser("serve", help="run the HTTP service and the scheduled fetchers")
     serve_p.add_argument("--host", help="listen address (default TICKER_HOST or 0.0.0.0)")
     serve_p.add_argument("--port", type=int, help="listen port (default TICKER_PORT or 8080)")
-    serve_p.add_argument("--workers", type=int, default=1, help="processes sharing the port (needs Redis)")
+    serve_p.add_argument("--workers", type=int, default=1, help="worker processes (gunicorn); more than 1 needs Redis")
     sub.add_parser("fetch", help="fetch every source once, print the strip JSON, exit 0 if every item is current")
     config_p = sub.add_parser("config", help="print every setting, its value and where it came from; 2 if one is bad")
     config_p.add_argument("--host", help="as for serve: shown as set on the command line")

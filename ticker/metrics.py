@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter as Tally
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from ticker.clock import Clock
@@ -33,6 +34,8 @@ class _Live(Collector):
             requests.add_metric([route, str(status)], count)
         yield requests
         yield GaugeMetricFamily("ticker_sse_clients", "Open event streams", value=self.m.streams)
+        # which process answered: under `serve --workers N` each worker counts for itself
+        yield InfoMetricFamily("ticker_process", "The process that answered this scrape", {"pid": str(os.getpid())})
         store = self.m.store
         if store is None:
             return

@@ -84,7 +84,8 @@ class _Settings(BaseSettings):
     port: int = Field(default=8080, ge=0, le=65535)
     redis_url: str | None = None
     role: Literal["all", "api", "fetcher"] = "all"
-    reuse_port: bool = False  # SO_REUSEPORT; `serve --workers N` sets it for its workers
+    reuse_port: bool = False  # SO_REUSEPORT, for several single `ticker serve` processes started by hand
+    max_requests: int = Field(default=0, ge=0)  # `serve --workers N`: replace a worker after ~this many (0: never)
     # lists of names: a JSON list (["USD","EUR"]) or, as people also write them, USD,EUR
     currencies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["USD", "EUR", "RUB", "CNY"])
     cities: list[City] = Field(default_factory=lambda: list(DEFAULT_CITIES))

@@ -13,11 +13,14 @@ log = logging.getLogger("ticker")
 ARROW = "→"  # the order a chain is asked in: the first healthy source wins
 
 
-def listening_line(settings: Settings, host: str | None = None, port: int | None = None) -> str:
+def listening_line(settings: Settings, host: str | None = None, port: int | None = None, workers: int = 1) -> str:
     """``ticker 0.1.0 listening on 0.0.0.0:8080 (store: in-process, role: all); rates from nbk→cbr, weather from
-    open_meteo→met_no; see /readyz for each source's state and /v1/ticker for the strip``"""
+    open_meteo→met_no; see /readyz for each source's state and /v1/ticker for the strip``; a pool says
+    ``listening on 0.0.0.0:8080 with 2 workers``."""
     store = "redis" if settings.redis_url else "in-process"
     where = f"{host or settings.host}:{settings.port if port is None else port}"
+    if workers > 1:
+        where += f" with {workers} workers"
     return (
         f"ticker {__version__} listening on {where} (store: {store}, role: {settings.role}); "
         f"rates from {ARROW.join(settings.rate_sources)}, weather from {ARROW.join(settings.weather_sources)}; "

@@ -180,6 +180,31 @@ async def test_a_restart_asks_only_the_dates_it_lacks(
     assert fdates(upstream)[5:] == [spelled(TODAY - timedelta(days=n)) for n in range(6, 13)]  # only the new ones
 
 
+async def test_a_configured_currency_nbk_does_not_publish_is_not_asked_for_again_and_again(
+    start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams, clock: FakeClock, redis_url: str
+) -> None:
+    upstream.fake.nbk_days = documents(6)  # USD, EUR, RUB and KRW: never XAU
+    settings = make_settings(
+        currencies=["USD", "EUR", "RUB", "KRW", "XAU"], redis_url=redis_url, history={"days": 5, "rate": 1000}
+    )
+    first = await start_app(settings, backfill_sleep=Sleeps(clock))
+    await first.app[BACKFILL].run_pass()
+    assert len(fdates(upstream)) == 5
+    assert (await first.app[BACKFILL].run_pass()).asked == []
+    await first.close()
+    redis = aioredis.from_url(redis_url, decode_responses=True)
+    try:  # the answered dates' claims lapse (CLAIM_TTL, on Redis's own clock): a restart the next day
+        await redis.delete(*[key async for key in redis.scan_iter("ticker:{v2}:claim:history:*")])
+    finally:
+        await redis.aclose()
+
+    again = await start_app(settings, backfill_sleep=Sleeps(clock))
+    assert (await again.app[BACKFILL].run_pass()).asked == []  # XAU lacks every date, and always will
+    assert len(fdates(upstream)) == 5
+    assert "XAU" not in again.app[STORE].history  # nothing invented for it
+    await again.close()
+
+
 async def test_two_replicas_on_one_redis_ask_each_date_once(
     start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams, clock: FakeClock, redis_url: str
 ) -> None:

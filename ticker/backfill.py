@@ -37,6 +37,7 @@ from ticker.clock import Clock, astana_date
 from ticker.metrics import Metrics
 from ticker.refresh import Refresher
 from ticker.settings import Settings
+from ticker.state import item_of
 from ticker.store import Store
 
 log = logging.getLogger("ticker.history")
@@ -162,7 +163,7 @@ class Backfill:
 
     def wanted(self) -> list[date]:
         today = astana_date(self.clock())
-        todo = history.wanted(self.store.history, self.settings.currencies, today, self.settings.history.days)
+        todo = history.wanted(self.store.history, self._currencies(), today, self.settings.history.days)
         return [day for day in todo if day not in self._answered]
 
     async def run_pass(self) -> Pass:
@@ -200,8 +201,12 @@ class Backfill:
             )
         return done
 
+    def _currencies(self) -> list[str]:
+        seen = (item_of(entry.record) for entry in self.store.entries.get(history.SOURCE, {}).values())
+        return history.published(self.store.history, self.settings.currencies, seen)
+
     def _lacks(self, day: date) -> bool:
-        return any(day not in self.store.history.get(code, {}) for code in self.settings.currencies)
+        return any(day not in self.store.history.get(code, {}) for code in self._currencies())
 
     async def _ask(self, day: date, done: Pass) -> tuple[str, bool]:
         """One request: the outcome, and whether NBK asked us to come back later (Retry-After)."""

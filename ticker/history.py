@@ -42,6 +42,14 @@ def wanted(history: History, currencies: Sequence[str], today: date, days: int) 
     return [day for day in window(today, days) if any(day not in history.get(code, {}) for code in currencies)]
 
 
+def published(history: History, currencies: Sequence[str], seen: Iterable[str]) -> list[str]:
+    """The configured currencies NBK is known to publish: those it ever answered for (``seen`` in the strip's
+    NBK entries, or held in history). Before NBK ever answered, all of them. A configured currency NBK does not
+    publish would otherwise leave every date "lacking" and have each pass, and each restart, ask them all."""
+    known = set(seen) | {code for code, days in history.items() if days}
+    return [code for code in currencies if code in known] or list(currencies)
+
+
 def stored(history: History, currencies: Sequence[str], today: date, days: int) -> dict[str, int]:
     """Per currency, how many of the window's dates are held."""
     dates = set(window(today, days))

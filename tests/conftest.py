@@ -21,6 +21,16 @@ from ticker.app import create_app
 from ticker.settings import Settings
 
 START = datetime(2026, 4, 1, 10, 15, tzinfo=UTC)
+LOOPBACK = "127.0.0.1,localhost,::1"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The service honours HTTP(S)_PROXY (its session trusts the environment); the suite talks to loopback alone,
+    so a proxy set on the machine running it is bypassed for loopback, in this process and in the services it
+    starts (tests/test_first_start.py clears this to test the proxy path itself)."""
+    for name in ("NO_PROXY", "no_proxy"):
+        have = os.environ.get(name, "")
+        os.environ[name] = f"{have},{LOOPBACK}" if have else LOOPBACK
 
 
 class FakeClock:

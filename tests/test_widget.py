@@ -1129,3 +1129,35 @@ async def test_the_index_pages_demos_reserve_their_height(live: Live, tmp_path: 
     assert heights[:2] == [[46, "46px"], [46, "46px"]]
     assert heights[2][0] <= float(heights[2][1].removesuffix("px")), heights  # <ticker-strip>, in its own font
     assert cls == 0, moved
+
+
+TRACK_STREAMS = """<script>
+window.streams = [];
+window.EventSource = class extends EventSource {
+  constructor(url) {
+    super(url);
+    this.opened = new Promise((resolve) => this.addEventListener("open", () => resolve(true)));
+    streams.push(this);
+  }
+};
+</script>"""
+
+
+@needs_chromium
+async def test_a_ticker_strip_taken_out_of_the_page_closes_its_stream_and_reopens_when_put_back(
+    live: Live, tmp_path: Path
+) -> None:
+    """A single-page app re-renders: the <ticker-strip> it drops must not keep a connection (a browser allows six
+    per origin over HTTP/1.1) nor timers; one it moves or puts back is live again."""
+    url = live.page("/spa", '<ticker-strip id="strip" data-currencies="USD"></ticker-strip>', script=TRACK_STREAMS)
+    async with browser_tab(tmp_path) as tab:
+        await tab.goto(url)
+        await tab.js("rendered('strip')")
+        assert await tab.js("streams.length === 1 && streams[0].opened")
+        await tab.js("window.host = document.getElementById('strip'); host.remove()")
+        removed = await tab.js("streams.map((s) => s.readyState)")
+        await tab.js("document.body.prepend(host)")
+        back = await tab.js("streams.length === 2 && streams[1].opened")
+        states = await tab.js("streams.map((s) => s.readyState)")
+    assert removed == [2]  # EventSource.CLOSED
+    assert back and states == [2, 1]  # one new stream, open; the old one stays closed

@@ -163,12 +163,12 @@
     return n === 0 ? 0 : x < 0 ? -n : n;
   }
   function formatTemperature(t, unit) {
-    if (t === null || t === undefined || !isFinite(t)) return "\u2013";
+    if (t == null || !isFinite(t)) return "\u2013";
     var n = roundHalfAway(t);
     return (n < 0 ? "\u2212" + -n : String(n)) + " " + (unit || "°C");
   }
   function formatRate(r) {
-    if (r === null || r === undefined || !isFinite(r)) return "\u2013";
+    if (r == null || !isFinite(r)) return "\u2013";
     var d = Math.abs(r) < 1 ? 4 : 2, f = Math.pow(10, d); // half away from zero, not toFixed's binary float
     return ((r < 0 ? -1 : 1) * Math.round(Math.abs(r) * f + 1e-7) / f).toFixed(d);
   }
@@ -186,14 +186,10 @@
     return node;
   }
 
-  function instant(iso) {
-    return iso ? Date.parse(iso) : NaN;
-  }
-
   function build(widget, item, weather, now) {
     var words = widget.words;
     var value = weather ? item.temperature : item.rate;
-    var stale = item.stale || instant(item.stale_at) <= now;
+    var stale = item.stale || Date.parse(item.stale_at) <= now;
     var next = item.next && typeof item.next.rate === "number" && isFinite(item.next.rate) ? item.next : null;
     // past its stale_at, tomorrow's rate is named by its date
     var nextText = next ? ((stale && next.date) || words.tomorrow) + ": " + formatRate(next.rate) : "";
@@ -242,7 +238,7 @@
     var arrow = ARROWS[item.trend];
     if (arrow) {
       var span = set(el("span", "ticker-trend ticker-" + item.trend, arrow), "aria-hidden", "true");
-      if (change !== null && change !== undefined) span.title = String(change);
+      if (change != null) span.title = String(change);
       node.append(" ", span);
     }
     var text = said(item, words);
@@ -342,7 +338,7 @@
     render(widget, data, now);
     clearTimeout(widget.staleTimer);
     var due = data.weather.concat(data.rates).reduce(function (soonest, item) {
-      var at = instant(item.stale_at);
+      var at = Date.parse(item.stale_at);
       return at > now && at < soonest ? at : soonest;
     }, Infinity);
     if (due !== Infinity) widget.staleTimer = setTimeout(refresh, Math.min(due - now, MAX_TIMER_MS), widget);
@@ -412,7 +408,7 @@
     if (typeof EventSource !== "function") return poll(widget);
     var errors = 0;
     var opened = false;
-    var source = new EventSource(BASE + "v1/stream" + widget.query);
+    var source = (widget.source = new EventSource(BASE + "v1/stream" + widget.query));
     source.addEventListener("open", function () {
       opened = true;
       errors = 0;
@@ -432,6 +428,15 @@
         widget.streamRetry = setTimeout(stream, delay * (0.5 + Math.random() / 2), widget);
       }
     });
+  }
+
+  /** a <ticker-strip> taken out of the page lets go of its stream and timers */
+  function stop(widget) {
+    widget.off = 1;
+    widget.source && widget.source.close();
+    stopPolling(widget);
+    clearTimeout(widget.streamRetry);
+    clearTimeout(widget.staleTimer);
   }
 
   function mount(host) {
@@ -485,19 +490,17 @@
       widget.chart.id = "ticker-history";
       widget.chart.hidden = true;
       strip.appendChild(widget.chart);
-      var show = function (e) { chart(widget, e.target.closest(".ticker-rate[tabindex]")); };
-      var hide = function () { chart(widget, null); };
-      widget.items.addEventListener("mouseover", show);
-      widget.items.addEventListener("focusin", show);
-      widget.items.addEventListener("mouseleave", hide);
-      widget.items.addEventListener("focusout", hide);
+      "mouseover focusin mouseleave focusout".split(" ").forEach(function (type, i) {
+        widget.items.addEventListener(type, function (e) { chart(widget, i < 2 && e.target.closest(".ticker-rate[tabindex]")); });
+      });
     }
     root.appendChild(strip);
     renderCredit(widget, { weather: [], rates: [] });
     document.addEventListener("visibilitychange", function () {
-      if (!document.hidden && widget.data) refresh(widget);
+      if (!document.hidden && widget.data && !widget.off) refresh(widget);
     });
     stream(widget);
+    return widget;
   }
 
   function skeleton(widget, width) {
@@ -514,7 +517,16 @@
   if (window.customElements && !customElements.get("ticker-strip")) {
     customElements.define("ticker-strip", class extends HTMLElement {
       connectedCallback() {
-        if (!this.shadowRoot) mount(this);
+        var w = this.w;
+        if (!this.shadowRoot) this.w = mount(this);
+        else if (w && w.off) {
+          w.off = 0;
+          stream(w);
+          w.data && refresh(w);
+        }
+      }
+      disconnectedCallback() {
+        this.w && stop(this.w);
       }
     });
   }

@@ -18,6 +18,7 @@ from tests.conftest import START, AppFactory, FakeClock, SettingsFactory, Upstre
 from tests.fakes import Upstream
 from tests.redis_proc import free_port
 from ticker.appkeys import METRICS, REFRESHER, SNAPSHOT
+from ticker.stream import close_event
 
 
 async def until(condition: Callable[[], bool]) -> None:
@@ -176,6 +177,7 @@ async def test_sigterm_closes_streams_and_exits_0(aiohttp_server: AiohttpServer)
             while final.get("event") == "ticker":  # a fetch landing (weather, CBR) may race the signal
                 final = await next_event(resp)
             assert final["event"] == "close"
+            assert 5000 <= int(final["retry"]) <= 30000  # reconnects spread, not all in one second
             assert await resp.content.read() == b""  # and the stream ends
             code = await asyncio.wait_for(proc.wait(), 30)  # a bound on a hang, not a timing
             assert code == 0
@@ -234,3 +236,10 @@ async def test_a_change_landing_while_the_stream_sets_up_its_wait_is_not_missed(
     assert third["event"] == "ticker"
     assert json.loads(third["data"])["rates"][0]["stale"] is True
     resp.close()
+
+
+def test_the_close_event_spreads_reconnects_over_5_to_30_seconds() -> None:
+    assert close_event(lambda: 0.0).startswith(b"retry: 5000\nevent: close\n")
+    assert close_event(lambda: 0.5).startswith(b"retry: 17500\n")
+    assert close_event(lambda: 0.999999).startswith(b"retry: 29999\n")
+    assert len({close_event() for _ in range(50)}) > 1  # drawn per subscriber

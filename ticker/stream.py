@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
+from collections.abc import Callable
 
 from aiohttp import HttpVersion11, web
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -29,11 +31,18 @@ RETRY_AFTER = 30  # seconds a refused subscriber is asked to wait
 _PREAMBLE = f"retry: {RETRY_MS}\n\n".encode()
 _KEEP_ALIVE = b": keep-alive\n\n"
 _CLOSE = b'event: close\ndata: {"reason":"server shutting down"}\n\n'
+RECONNECT_SPREAD = 6  # a closing server's subscribers come back over RETRY_MS .. 6 x RETRY_MS (5-30 s)
 _BASE_HEADERS = (
     ("Content-Type", "text/event-stream; charset=utf-8"),
     ("Cache-Control", "no-cache, no-store"),
     ("X-Accel-Buffering", "no"),
 )
+
+
+def close_event(draw: Callable[[], float] = random.random) -> bytes:
+    """The last event, with a ``retry:`` drawn per subscriber: after a restart or a pool reload every browser
+    would otherwise reconnect in the same second (EventSource waits the last ``retry:`` it was sent)."""
+    return b"retry: %d\n" % int(RETRY_MS * (1 + (RECONNECT_SPREAD - 1) * draw())) + _CLOSE
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
@@ -65,7 +74,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
             await _plain(request, response, shared, last, heartbeat)
         else:
             await _with_query(response, snapshot, query, closing, last, heartbeat)
-        await response.write(_CLOSE)
+        await response.write(close_event())
     except (ConnectionResetError, ConnectionError):
         pass  # the reader left
     finally:

@@ -15,7 +15,7 @@ import asyncio
 import gzip
 import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -726,6 +726,7 @@ class Live:
     clock: FakeClock
     app: web.Application
     seen: list[str]  # path?query of every API request
+    broken: set[str] = field(default_factory=set)  # API paths answered 503
 
     async def refresh(self, source: str) -> str:
         """The source's run in the next time slot (one run per slot)."""
@@ -750,10 +751,13 @@ async def live(
     gate = asyncio.Event()
     gate.set()
     seen: list[str] = []
+    broken: set[str] = set()
 
     @web.middleware
     async def hold(request: web.Request, handler: Any) -> web.StreamResponse:
         seen.append(request.path_qs)
+        if request.path in broken:
+            return web.json_response({"error": "down for the test", "status": 503}, status=503)
         if request.path in ("/v1/stream", "/v1/ticker"):
             await gate.wait()
         response: web.StreamResponse = await handler(request)
@@ -774,7 +778,9 @@ async def live(
     embed_app = web.Application()
     embed_app.router.add_get("/{name}", page)
     embed = await aiohttp_server(embed_app)
-    return Live(str(embed.make_url("")).rstrip("/"), pages, gate, str(api.make_url("")).rstrip("/"), clock, app, seen)
+    return Live(
+        str(embed.make_url("")).rstrip("/"), pages, gate, str(api.make_url("")).rstrip("/"), clock, app, seen, broken
+    )
 
 
 def clip(box: dict[str, float]) -> dict[str, float]:
@@ -1161,3 +1167,30 @@ async def test_a_ticker_strip_taken_out_of_the_page_closes_its_stream_and_reopen
         states = await tab.js("streams.map((s) => s.readyState)")
     assert removed == [2]  # EventSource.CLOSED
     assert back and states == [2, 1]  # one new stream, open; the old one stays closed
+
+
+@needs_chromium
+async def test_a_history_that_cannot_be_had_says_no_data_and_is_not_asked_again_per_hover(
+    live: Live, tmp_path: Path
+) -> None:
+    live.broken.add("/v1/rates/history")
+    url = live.page("/history-down", HISTORY)
+    async with browser_tab(tmp_path) as tab:
+        await tab.goto(url)
+        await shadow_of(tab, "h")
+        box = await tab.js("box(root('h').querySelector('[data-key=\"rate:USD\"]'))")
+        texts = []
+        for _ in range(3):  # look, look away, look again
+            await tab.send("Input.dispatchMouseEvent", type="mouseMoved", x=box["x"] + 5, y=box["y"] + 5)
+            texts.append(
+                await tab.js(
+                    "when('h', () => { const p = root('h').querySelector('.ticker-history');"
+                    " return !p.hidden && !p.textContent.endsWith('…') && p.textContent; })"
+                )
+            )
+            await tab.send("Input.dispatchMouseEvent", type="mouseMoved", x=400, y=500)
+            await tab.js("when('h', () => root('h').querySelector('.ticker-history').hidden)")
+    assert texts == ["USD, 30 days: no data yet"] * 3  # never left at "USD …"
+    assert [q for q in live.seen if q.startswith("/v1/rates/history")] == [
+        "/v1/rates/history?currency=USD&from=2026-03-02&to=2026-04-01"
+    ]  # one request, not one per hover

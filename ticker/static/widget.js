@@ -275,13 +275,14 @@
         if (!res.ok) throw new Error("HTTP " + res.status);
         return res.json();
       })
-      .then(function (body) {
-        widget.histories[key] = body.rates;
-        if (widget.charted === code) draw(widget, code, from, body.rates);
-      })
+      .then(function (body) { return body.rates; })
       .catch(function (err) {
-        delete widget.histories[key];
         console.warn("ticker: " + url + ": " + err.message);
+        return [];
+      })
+      .then(function (rates) {
+        widget.histories[key] = rates;
+        if (widget.charted === code) draw(widget, code, from, rates);
       });
   }
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import sys
 from typing import Any
@@ -16,6 +15,7 @@ from aiohttp.test_utils import TestClient
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
 from tests.fakes import SOURCES
 from tests.redis_proc import free_port
+from tests.serving import serve_env, until_listening
 from ticker.appkeys import REFRESHER, STORE
 from ticker.attempts import RetryPolicy
 from ticker.settings import Settings
@@ -142,20 +142,12 @@ def test_met_norway_placeholder_user_agent_warning(overrides: dict[str, object],
 
 async def test_a_real_start_logs_the_line_and_the_met_warning_once(live_upstream: Upstreams) -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKER_")}
-    env.update({f"TICKER_{s.upper()}__BASE_URL": live_upstream.url for s in SOURCES})
-    env.update({"TICKER_PORT": str(port), "TICKER_HOST": "127.0.0.1"})
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ticker", "serve", env=env, stderr=asyncio.subprocess.PIPE
+        sys.executable, "-m", "ticker", "serve", env=serve_env(live_upstream.url, port), stderr=asyncio.subprocess.PIPE
     )
     assert proc.stderr is not None
     try:
-        lines: list[str] = []
-        async with asyncio.timeout(20):
-            while not any(" listening on " in line for line in lines):
-                line = (await proc.stderr.readline()).decode()
-                assert line, "ticker serve exited early:\n" + "".join(lines)
-                lines.append(line)
+        lines = await until_listening(proc)
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 30) == 0
     finally:

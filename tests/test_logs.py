@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import sys
 from datetime import UTC, datetime
@@ -13,16 +12,10 @@ import pytest
 
 from tests.conftest import AppFactory, SettingsFactory, Upstreams
 from tests.redis_proc import free_port
+from tests.serving import serve_env, until_listening
 from ticker.appkeys import REFRESHER
 from ticker.logs import BadRequestFilter, LineFormatter
 from ticker.scheduler import start_scheduler, stop_scheduler
-
-
-def _env(url: str, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKER_")}
-    env.update({f"TICKER_{s}__BASE_URL": url for s in ("NBK", "CBR", "OPEN_METEO", "MET_NO")})
-    env.update({"TICKER_PORT": str(port), "TICKER_HOST": "127.0.0.1"})
-    return env
 
 
 async def _raw(port: int, request: bytes) -> bytes:
@@ -47,16 +40,11 @@ async def test_a_malformed_request_is_one_warning_line(
 ) -> None:
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ticker", "serve", env=_env(live_upstream.url, port), stderr=asyncio.subprocess.PIPE
+        sys.executable, "-m", "ticker", "serve", env=serve_env(live_upstream.url, port), stderr=asyncio.subprocess.PIPE
     )
     assert proc.stderr is not None
     try:
-        lines: list[str] = []
-        async with asyncio.timeout(20):
-            while not any("listening on" in line for line in lines):
-                line = (await proc.stderr.readline()).decode()
-                assert line, "ticker serve exited early:\n" + "".join(lines)
-                lines.append(line)
+        lines = await until_listening(proc)
         answer = await _raw(port, request_bytes)
         assert answer.split(b"\r\n", 1)[0].endswith(b" 400 Bad Request"), answer
         proc.send_signal(signal.SIGTERM)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import sys
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from pytest_aiohttp import AiohttpServer
 from tests.conftest import START, AppFactory, FakeClock, SettingsFactory, Upstreams
 from tests.fakes import Upstream
 from tests.redis_proc import free_port
+from tests.serving import serve_env, until_listening
 from ticker.appkeys import METRICS, REFRESHER, SNAPSHOT
 from ticker.stream import close_event
 
@@ -134,25 +134,6 @@ async def test_stream_past_its_cap_answers_503_with_retry_after_and_a_slot_frees
     third.close()
 
 
-def _env(url: str, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKER_")}
-    env.update({f"TICKER_{s}__BASE_URL": url for s in ("NBK", "CBR", "OPEN_METEO", "MET_NO")})
-    env.update({"TICKER_PORT": str(port), "TICKER_HOST": "127.0.0.1", "TICKER_SSE_HEARTBEAT": "60"})
-    return env
-
-
-async def _wait_listening(proc: asyncio.subprocess.Process) -> list[str]:
-    assert proc.stderr is not None
-    lines: list[str] = []
-    async with asyncio.timeout(20):
-        while True:
-            line = (await proc.stderr.readline()).decode()
-            assert line, "ticker serve exited early:\n" + "".join(lines)
-            lines.append(line)
-            if "listening on" in line:
-                return lines
-
-
 async def test_sigterm_closes_streams_and_exits_0(aiohttp_server: AiohttpServer) -> None:
     # `ticker serve` runs on the real clock: its upstream must too, or it would see old documents
     fake = Upstream()
@@ -161,10 +142,15 @@ async def test_sigterm_closes_streams_and_exits_0(aiohttp_server: AiohttpServer)
     port = free_port()
     url = str(server.make_url("")).rstrip("/")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ticker", "serve", env=_env(url, port), stderr=asyncio.subprocess.PIPE
+        sys.executable,
+        "-m",
+        "ticker",
+        "serve",
+        env=serve_env(url, port, TICKER_SSE_HEARTBEAT="60"),
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
-        await _wait_listening(proc)
+        await until_listening(proc)
         async with aiohttp.ClientSession() as session:
             resp = await session.get(f"http://127.0.0.1:{port}/v1/stream")
             await next_event(resp)  # retry

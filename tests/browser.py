@@ -38,6 +38,7 @@ TIMEOUT = 30.0  # per DevTools command or page-side wait: a hung browser fails t
 # Screenshots are written under the test's tmp_path and, when this names a directory, there too. Read at import:
 # the suite's autouse fixture removes every TICKER_* variable before a test runs.
 ARTIFACTS = os.environ.get("TICKER_TEST_ARTIFACTS")
+SAVED: list[Path] = []  # every artifact this run wrote: listed in the run's summary (tests/conftest.py)
 
 
 def save_artifact(tmp_path: Path, name: str, data: bytes) -> list[Path]:
@@ -48,7 +49,7 @@ def save_artifact(tmp_path: Path, name: str, data: bytes) -> list[Path]:
     for path in paths:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    print("artifact:", *paths)  # shown with -s or -rA
+    SAVED.append(paths[-1])  # the stable copy where TICKER_TEST_ARTIFACTS is set
     return paths
 
 

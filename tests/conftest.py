@@ -24,6 +24,17 @@ START = datetime(2026, 4, 1, 10, 15, tzinfo=UTC)
 LOOPBACK = "127.0.0.1,localhost,::1"
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The browser tests' screenshots (before/after on a plain and a hostile page, themes, languages): where
+    they are, in the run's own output."""
+    from tests.browser import SAVED
+
+    if SAVED:
+        terminalreporter.section("test artifacts (screenshots)")
+        for path in SAVED:
+            terminalreporter.line(str(path))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """The service honours HTTP(S)_PROXY (its session trusts the environment); the suite talks to loopback alone,
     so a proxy set on the machine running it is bypassed for loopback, in this process and in the services it

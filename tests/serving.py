@@ -1,9 +1,15 @@
-"""A real `ticker serve` process, for the tests that need one: its environment and its lines up to listening."""
+"""A real `ticker serve` process, for the tests that need one: its environment, started up to its listening line,
+stopped with SIGTERM, killed on the way out if it is still running."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
 SOURCES = ("NBK", "CBR", "OPEN_METEO", "MET_NO")
 
@@ -26,3 +32,34 @@ async def until_listening(proc: asyncio.subprocess.Process, timeout: float = 20)
             assert line, "ticker serve exited early:\n" + "".join(lines)
             lines.append(line)
     return lines
+
+
+@dataclass
+class Served:
+    proc: asyncio.subprocess.Process
+    lines: list[str] = field(default_factory=list)  # stderr up to the listening line
+
+    async def stop(self) -> int:
+        """SIGTERM, and the exit code (30 s is a bound on a hang, not a timing)."""
+        self.proc.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.proc.wait(), 30)
+
+    async def log(self) -> str:
+        """All of stderr, once the process has ended."""
+        assert self.proc.stderr is not None
+        return "".join(self.lines) + (await self.proc.stderr.read()).decode()
+
+
+@contextlib.asynccontextmanager
+async def serving(env: dict[str, str]) -> AsyncIterator[Served]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ticker", "serve", env=env, stderr=asyncio.subprocess.PIPE
+    )
+    served = Served(proc)
+    try:
+        served.lines = await until_listening(proc)
+        yield served
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()

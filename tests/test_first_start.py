@@ -3,10 +3,7 @@ MET Norway's User-Agent terms, and a proxy from the environment."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
-import sys
 from typing import Any
 
 import pytest
@@ -15,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
 from tests.fakes import SOURCES
 from tests.redis_proc import free_port
-from tests.serving import serve_env, until_listening
+from tests.serving import serve_env, serving
 from ticker.appkeys import REFRESHER, STORE
 from ticker.attempts import RetryPolicy
 from ticker.settings import Settings
@@ -142,19 +139,9 @@ def test_met_norway_placeholder_user_agent_warning(overrides: dict[str, object],
 
 async def test_a_real_start_logs_the_line_and_the_met_warning_once(live_upstream: Upstreams) -> None:
     port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ticker", "serve", env=serve_env(live_upstream.url, port), stderr=asyncio.subprocess.PIPE
-    )
-    assert proc.stderr is not None
-    try:
-        lines = await until_listening(proc)
-        proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(proc.wait(), 30) == 0
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    log = "".join(lines) + (await proc.stderr.read()).decode()
+    async with serving(serve_env(live_upstream.url, port)) as served:
+        assert await served.stop() == 0
+    log = await served.log()
     listening = [line for line in log.splitlines() if " listening on " in line]
     assert len(listening) == 1 and listening[0].endswith(
         f"INFO ticker: ticker 0.1.0 listening on 127.0.0.1:{port} (store: in-process, role: all); rates from "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import sys
 from datetime import UTC, datetime
 
@@ -12,7 +11,7 @@ import pytest
 
 from tests.conftest import AppFactory, SettingsFactory, Upstreams
 from tests.redis_proc import free_port
-from tests.serving import serve_env, until_listening
+from tests.serving import serve_env, serving
 from ticker.appkeys import REFRESHER
 from ticker.logs import BadRequestFilter, LineFormatter
 from ticker.scheduler import start_scheduler, stop_scheduler
@@ -39,21 +38,11 @@ async def test_a_malformed_request_is_one_warning_line(
     live_upstream: Upstreams, request_bytes: bytes, reason: str
 ) -> None:
     port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ticker", "serve", env=serve_env(live_upstream.url, port), stderr=asyncio.subprocess.PIPE
-    )
-    assert proc.stderr is not None
-    try:
-        lines = await until_listening(proc)
+    async with serving(serve_env(live_upstream.url, port)) as served:
         answer = await _raw(port, request_bytes)
         assert answer.split(b"\r\n", 1)[0].endswith(b" 400 Bad Request"), answer
-        proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(proc.wait(), 30) == 0
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    log = "".join(lines) + (await proc.stderr.read()).decode()
+        assert await served.stop() == 0
+    log = await served.log()
     assert "Traceback" not in log, log
     assert " ERROR " not in log, log
     warnings = [line for line in log.splitlines() if " WARNING " in line and "bad request" in line]

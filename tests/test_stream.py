@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +15,7 @@ from pytest_aiohttp import AiohttpServer
 from tests.conftest import START, AppFactory, FakeClock, SettingsFactory, Upstreams
 from tests.fakes import Upstream
 from tests.redis_proc import free_port
-from tests.serving import serve_env, until_listening
+from tests.serving import serve_env, serving
 from ticker.appkeys import METRICS, REFRESHER, SNAPSHOT
 from ticker.stream import close_event
 
@@ -141,39 +140,23 @@ async def test_sigterm_closes_streams_and_exits_0(aiohttp_server: AiohttpServer)
     server = await aiohttp_server(fake.app())
     port = free_port()
     url = str(server.make_url("")).rstrip("/")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "ticker",
-        "serve",
-        env=serve_env(url, port, TICKER_SSE_HEARTBEAT="60"),
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        await until_listening(proc)
-        async with aiohttp.ClientSession() as session:
-            resp = await session.get(f"http://127.0.0.1:{port}/v1/stream")
-            await next_event(resp)  # retry
-            strip: dict[str, Any] = json.loads((await next_event(resp))["data"])
-            while strip["rates"][0]["rate"] is None:  # until the start-up fetch lands
-                strip = json.loads((await next_event(resp))["data"])
-            assert strip["rates"][0]["stale"] is False  # today's rate by the real clock
-            proc.send_signal(signal.SIGTERM)
+    async with serving(serve_env(url, port, TICKER_SSE_HEARTBEAT="60")) as served, aiohttp.ClientSession() as session:
+        resp = await session.get(f"http://127.0.0.1:{port}/v1/stream")
+        await next_event(resp)  # retry
+        strip: dict[str, Any] = json.loads((await next_event(resp))["data"])
+        while strip["rates"][0]["rate"] is None:  # until the start-up fetch lands
+            strip = json.loads((await next_event(resp))["data"])
+        assert strip["rates"][0]["stale"] is False  # today's rate by the real clock
+        served.proc.send_signal(signal.SIGTERM)
+        final = await next_event(resp)
+        while final.get("event") == "ticker":  # a fetch landing (weather, CBR) may race the signal
             final = await next_event(resp)
-            while final.get("event") == "ticker":  # a fetch landing (weather, CBR) may race the signal
-                final = await next_event(resp)
-            assert final["event"] == "close"
-            assert 5000 <= int(final["retry"]) <= 30000  # reconnects spread, not all in one second
-            assert await resp.content.read() == b""  # and the stream ends
-            code = await asyncio.wait_for(proc.wait(), 30)  # a bound on a hang, not a timing
-            assert code == 0
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-        assert proc.stderr is not None
-        rest = (await proc.stderr.read()).decode()
-        assert "Traceback" not in rest, rest
+        assert final["event"] == "close"
+        assert 5000 <= int(final["retry"]) <= 30000  # reconnects spread, not all in one second
+        assert await resp.content.read() == b""  # and the stream ends
+        assert await asyncio.wait_for(served.proc.wait(), 30) == 0  # a bound on a hang, not a timing
+    log = await served.log()
+    assert "Traceback" not in log, log
 
 
 class TrippingClock(FakeClock):

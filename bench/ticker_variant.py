@@ -31,12 +31,12 @@ sys.path.insert(0, str(ROOT))  # this checkout's ticker, not whichever one is in
 from aiohttp import web  # noqa: E402
 from multidict import CIMultiDict  # noqa: E402
 
-from ticker import views  # noqa: E402
-from ticker.app import create_app  # noqa: E402
-from ticker.appkeys import SNAPSHOT  # noqa: E402
-from ticker.cli import SHUTDOWN_TIMEOUT, load_settings  # noqa: E402
-from ticker.logs import setup_logging  # noqa: E402
-from ticker.snapshot import View  # noqa: E402
+from ticker.render.snapshot import View  # noqa: E402
+from ticker.run.app import SHUTDOWN_TIMEOUT, create_app  # noqa: E402
+from ticker.run.cli import load_settings  # noqa: E402
+from ticker.run.logs import setup_logging  # noqa: E402
+from ticker.web import views  # noqa: E402
+from ticker.web.appkeys import SNAPSHOT  # noqa: E402
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 VARIANTS = ("fixed", "render")

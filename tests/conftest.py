@@ -17,7 +17,7 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 from providers.base import Rate
 from tests.fakes import Upstream
 from tests.redis_proc import RedisProcess, valkey_binary
-from ticker.app import create_app
+from ticker.run.app import create_app
 from ticker.settings import Settings
 
 START = datetime(2026, 4, 1, 10, 15, tzinfo=UTC)

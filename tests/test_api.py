@@ -12,7 +12,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
-from ticker.appkeys import REFRESHER, SNAPSHOT
+from ticker.web.appkeys import REFRESHER, SNAPSHOT
 
 
 def by(items: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:

@@ -18,10 +18,10 @@ from aiohttp.test_utils import TestClient
 
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
 from tests.fakes import NbkRates
-from ticker.appkeys import BACKFILL, REFRESHER, STORE
-from ticker.backfill import Pacer
-from ticker.history import Day, next_pass
-from ticker.store import Store
+from ticker.fetch.backfill import Pacer
+from ticker.store.history import Day, next_pass
+from ticker.store.store import Store
+from ticker.web.appkeys import BACKFILL, REFRESHER, STORE
 
 Client = TestClient[Any, Any]
 TODAY = date(2026, 4, 1)
@@ -377,7 +377,7 @@ async def test_history_off_with_zero_days_or_without_nbk(
 
 
 async def test_past_days_are_immutable_today_is_not(redis_url: str) -> None:
-    from ticker.redis_store import RedisBackend
+    from ticker.store.redis_backend import RedisBackend
 
     a, b = Store(RedisBackend(redis_url)), Store(RedisBackend(redis_url))
     yesterday = TODAY - timedelta(days=1)

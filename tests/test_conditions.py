@@ -18,9 +18,9 @@ from providers.base import Condition, Temperature
 from providers.met_no import parse as parse_met
 from providers.open_meteo import parse as parse_open_meteo
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
-from ticker.appkeys import REFRESHER
-from ticker.openapi import spec
 from ticker.state import Entry
+from ticker.web.appkeys import REFRESHER
+from ticker.web.openapi import spec
 
 SAMPLES = Path(__file__).parent / "samples"
 OPEN_METEO = (SAMPLES / "open_meteo" / "crafted_current_one_city.json").read_bytes()  # Almaty, 19.6

@@ -8,9 +8,9 @@ import pytest
 from pydantic import BaseModel, Field, SecretStr
 
 from providers import REGISTRY
-from ticker.cli import main
-from ticker.config_report import lines
-from ticker.redis_connect import mask_url_passwords
+from ticker.redis_url import mask_url_passwords
+from ticker.run.cli import main
+from ticker.run.config_report import lines
 from ticker.settings import Settings
 
 

@@ -25,11 +25,11 @@ from providers.base import Rate
 from tests.conftest import START, AppFactory, FakeClock, SettingsFactory, Upstreams
 from tests.fakes import open_meteo_point
 from tests.redis_proc import RedisProcess
-from ticker.appkeys import METRICS, REFRESHER, SESSION, SETTINGS, SNAPSHOT, STORE
-from ticker.redis_store import CHANNEL, PREFIX, RedisBackend
-from ticker.refresh import Refresher, RetryPolicy
-from ticker.sources import build_providers
+from ticker.fetch.refresh import Refresher, RetryPolicy
+from ticker.fetch.sources import build_providers
 from ticker.state import Entry, SourceStatus, confirm
+from ticker.store.redis_backend import CHANNEL, PREFIX, RedisBackend
+from ticker.web.appkeys import METRICS, REFRESHER, SESSION, SETTINGS, SNAPSHOT, STORE
 
 T = TypeVar("T")
 Client = TestClient[Any, Any]
@@ -83,7 +83,7 @@ def move_to(client: Client, clock: FakeClock, instant: datetime) -> None:
 
 
 def status(client: Client, source: str) -> SourceStatus:
-    return client.app[STORE].status.get(source) or SourceStatus(source=source)
+    return client.app[STORE].status_of(source)
 
 
 async def fetches(client: Client, source: str, outcome: str) -> float:
@@ -647,9 +647,9 @@ class LogWatch(logging.Handler):
 
 @pytest.fixture
 def store_log(caplog: pytest.LogCaptureFixture) -> Iterator[LogWatch]:
-    caplog.set_level(logging.INFO, logger="ticker.store")
+    caplog.set_level(logging.INFO, logger="ticker.store.store")
     watch = LogWatch()
-    logger = logging.getLogger("ticker.store")
+    logger = logging.getLogger("ticker.store.store")
     logger.addHandler(watch)
     yield watch
     logger.removeHandler(watch)
@@ -692,9 +692,9 @@ async def settle(url: str, *clients: Client) -> None:
     through a backend of our own and wait for every store to take it. Tests settle their replicas before
     closing them, so no follow loop is caught mid-reload."""
     stores = [client.app[STORE] for client in clients]
-    source, entries = next((name, held) for name, held in stores[0].entries.items() if held)
+    source, entries = next((name, held) for name, held in stores[0].all_held().items() if held)
     key, entry = next(iter(entries.items()))
-    at = max(s.entries.get(source, {}).get(key, entry).fetched_at for s in stores) + timedelta(milliseconds=1)
+    at = max(s.held(source).get(key, entry).fetched_at for s in stores) + timedelta(milliseconds=1)
     backend = RedisBackend(url)
     try:
         await backend.write(source, confirm(entries, source, [entry.record], at), [])
@@ -704,7 +704,7 @@ async def settle(url: str, *clients: Client) -> None:
         for client, store in zip(clients, stores, strict=True):
             while True:
                 changed = client.app[SNAPSHOT].changed  # taken before looking: nothing is missed
-                if store.entries.get(source, {}).get(key, entry).fetched_at >= at:
+                if store.held(source).get(key, entry).fetched_at >= at:
                     break
                 await changed.wait()
 

@@ -13,10 +13,10 @@ from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
 from tests.fakes import SOURCES
 from tests.redis_proc import free_port
 from tests.serving import serve_env, serving
-from ticker.appkeys import REFRESHER, STORE
-from ticker.attempts import RetryPolicy
+from ticker.fetch.attempts import RetryPolicy
+from ticker.run.startup import listening_line, met_no_placeholder_warning
 from ticker.settings import Settings
-from ticker.startup import listening_line, met_no_placeholder_warning
+from ticker.web.appkeys import REFRESHER, STORE
 
 CHECK = (
     "check this machine's network and DNS, the proxy (HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured) and the "
@@ -30,7 +30,7 @@ def fetch_messages(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 def reason(client: TestClient[Any, Any], source: str) -> str:
     """The reason the store recorded for the source's last failure, without the error's class name."""
-    last_error = client.app[STORE].status[source].last_error
+    last_error = client.app[STORE].status_of(source).last_error
     assert last_error is not None
     return str(last_error).split(": ", 1)[1]
 

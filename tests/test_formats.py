@@ -15,9 +15,9 @@ from aiohttp.test_utils import TestClient
 
 from providers import REGISTRY
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
-from ticker.appkeys import REFRESHER, SNAPSHOT
-from ticker.fragment import CREDITS
-from ticker.openapi import spec
+from ticker.render.fragment import CREDITS
+from ticker.web.appkeys import REFRESHER, SNAPSHOT
+from ticker.web.openapi import spec
 
 Client = TestClient[Any, Any]
 TXT, HTML = "/v1/ticker.txt", "/v1/ticker.html"

@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient
 
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
 from tests.test_backfill import documents, start
-from ticker.appkeys import BACKFILL, CACHE_POLICY, REFRESHER, STORE
+from ticker.web.appkeys import BACKFILL, CACHE_POLICY, REFRESHER, STORE
 
 Client = TestClient[Any, Any]
 PATH = "/v1/rates/history"
@@ -173,7 +173,7 @@ async def test_an_api_replica_serves_what_the_fetcher_backfilled(
 
 
 def test_the_spec_documents_json_csv_and_the_400() -> None:
-    from ticker.openapi import spec
+    from ticker.web.openapi import spec
 
     route = spec()["paths"][PATH]["get"]
     assert set(route["responses"]["200"]["content"]) == {"application/json", "text/csv"}

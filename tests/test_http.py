@@ -13,8 +13,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
-from ticker.appkeys import REFRESHER, SNAPSHOT
 from ticker.settings import Settings
+from ticker.web.appkeys import REFRESHER, SNAPSHOT
 
 Client = TestClient[Any, Any]
 

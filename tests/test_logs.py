@@ -12,9 +12,9 @@ import pytest
 from tests.conftest import AppFactory, SettingsFactory, Upstreams
 from tests.redis_proc import free_port
 from tests.serving import serve_env, serving
-from ticker.appkeys import REFRESHER
-from ticker.logs import BadRequestFilter, LineFormatter
-from ticker.scheduler import start_scheduler, stop_scheduler
+from ticker.fetch.scheduler import start_scheduler, stop_scheduler
+from ticker.run.logs import BadRequestFilter, LineFormatter
+from ticker.web.appkeys import REFRESHER
 
 
 async def _raw(port: int, request: bytes) -> bytes:

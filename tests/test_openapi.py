@@ -21,12 +21,12 @@ from multidict import MultiDict
 
 from tests.fakes import Upstream
 from tests.redis_proc import free_port
-from ticker.app import create_app
-from ticker.appkeys import REFRESHER
 from ticker.models import Rates, Readiness, Ticker, Weather
-from ticker.openapi import _ALTERNATES, spec
-from ticker.query import QueryError, default_query, parse_query
+from ticker.render.query import QueryError, default_query, parse_query
+from ticker.run.app import create_app
 from ticker.settings import Settings
+from ticker.web.appkeys import REFRESHER
+from ticker.web.openapi import _ALTERNATES, spec
 
 MODELS: dict[str, Any] = {"/v1/ticker": Ticker, "/v1/rates": Rates, "/v1/weather": Weather, "/readyz": Readiness}
 

@@ -22,8 +22,8 @@ from pytest_aiohttp import AiohttpServer
 
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
 from tests.fakes import Upstream
-from ticker.appkeys import REFRESHER, SNAPSHOT, STORE
-from ticker.refresh import Outcome, Refresher
+from ticker.fetch.refresh import Outcome, Refresher
+from ticker.web.appkeys import REFRESHER, SNAPSHOT, STORE
 
 Client = TestClient[Any, Any]
 TOMORROW = {
@@ -124,7 +124,7 @@ async def test_the_scheduler_ticks_on_its_own(
     client = await start_app(make_settings(), schedule=True)
     store = client.app[STORE]
     async with asyncio.timeout(10):  # the first runs start with the scheduler
-        while not (store.entries.get("nbk") and store.entries.get("open_meteo")):
+        while not (store.held("nbk") and store.held("open_meteo")):
             await client.app[SNAPSHOT].changed.wait()
     assert (upstream.fake.hits["nbk"], upstream.fake.hits["open_meteo"]) == (1, 1)
     assert upstream.fake.hits["met_no"] == 0  # the weather fallback stands by while the primary is current
@@ -172,7 +172,7 @@ async def test_a_replica_learns_of_a_change_through_redis(
     assert (await (await api.get("/v1/rates")).json())["rates"][0]["rate"] is None
     async with asyncio.timeout(10):
         await fetcher.app[REFRESHER].run("nbk")
-        while "nbk" not in api.app[STORE].entries:
+        while not api.app[STORE].held("nbk"):
             await api.app[SNAPSHOT].changed.wait()
     assert (await (await api.get("/v1/rates")).json())["rates"][0]["rate"] == 478.77
     etags = {(await c.get("/v1/rates")).headers["ETag"] for c in (api, fetcher)}
@@ -213,7 +213,7 @@ async def test_a_failing_streak_is_logged_once_and_the_recovery_once(
     clock.advance(1800)
     for _ in range(3):
         assert "failed" in await refresher.run_due()
-        open_until = client.app[STORE].status["nbk"].open_until
+        open_until = client.app[STORE].status_of("nbk").open_until
         assert open_until is not None
         clock.now = open_until  # asked again when the breaker opens
     upstream.fake.fault["nbk"] = "ok"

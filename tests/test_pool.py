@@ -30,7 +30,7 @@ import pytest
 from tests.conftest import Upstreams
 from tests.redis_proc import free_port
 from tests.test_stream import next_event
-from ticker.cli import SHUTDOWN_TIMEOUT
+from ticker.run.cli import SHUTDOWN_TIMEOUT
 
 ROOT = Path(__file__).resolve().parent.parent
 PID = re.compile(r'^ticker_process_info\{pid="(\d+)"\} 1\.0$', re.MULTILINE)
@@ -378,7 +378,7 @@ async def test_a_single_process_never_imports_gunicorn(live_upstream: Upstreams)
     code = (
         "import atexit, json, sys\n"
         "atexit.register(lambda: print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'gunicorn'))))\n"
-        "from ticker.cli import main\n"
+        "from ticker.run.cli import main\n"
         f"sys.exit(main(['serve', '--port', '{port}']))\n"
     )
     proc = await asyncio.create_subprocess_exec(

@@ -21,10 +21,10 @@ from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
 from tests.redis_proc import RedisProcess, redis_cli
 from tests.test_replicas import converge, etags, run_due_everywhere
 from tests.test_store import T0, TODAY, rate, status, value_of
-from ticker.appkeys import REFRESHER, STORE
-from ticker.redis_connect import connect
-from ticker.redis_store import CHANNEL, PREFIX, RedisBackend
-from ticker.store import RESYNC, Store
+from ticker.store.connect import connect
+from ticker.store.redis_backend import CHANNEL, PREFIX, RedisBackend
+from ticker.store.store import RESYNC, Store
+from ticker.web.appkeys import REFRESHER, STORE
 
 SERVICE = "mymaster"
 
@@ -45,7 +45,7 @@ async def answers(port: int, *command: str) -> object:
 
 
 def nbk_value(store: Store) -> float | None:
-    held = store.entries.get("nbk", {}).get(f"USD@{TODAY.isoformat()}")
+    held = store.held("nbk").get(f"USD@{TODAY.isoformat()}")
     return None if held is None else value_of(held)
 
 
@@ -247,7 +247,7 @@ async def test_two_apps_on_a_cluster_share_one_fetch(
     assert upstream.fake.hits["nbk"] == upstream.fake.hits["open_meteo"] == 1  # one fetch per planned run
     assert "claimed" in outcomes  # the other found the runs claimed
     await converge(replicas, timeout=30)  # the one that fetched nothing heard of it through pub/sub
-    assert all(client.app[STORE].entries.get("nbk") for client in replicas)
+    assert all(client.app[STORE].held("nbk") for client in replicas)
     assert all(client.app[STORE].ok for client in replicas)
     assert len(await etags(replicas)) == 1  # one snapshot
 

@@ -14,9 +14,9 @@ from providers import REGISTRY, names_of
 from providers.base import Location, Provider, SourceConfig
 from tests.conftest import START
 from tests.fakes import Upstream
-from ticker.openapi import spec
+from ticker.fetch.sources import build_providers
 from ticker.settings import Settings
-from ticker.sources import build_providers
+from ticker.web.openapi import spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = Path(__file__).parent / "samples"

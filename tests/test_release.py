@@ -33,11 +33,11 @@ def test_the_wheel_holds_both_packages_and_the_widget_but_no_tests(tmp_path: Pat
         (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
         scripts = configparser.ConfigParser()
         scripts.read_string(archive.read(entry_points).decode())
-    assert {"ticker/app.py", "ticker/cli.py", "ticker/static/widget.js", "ticker/static/index.html"} <= names
+    assert {"ticker/run/app.py", "ticker/run/cli.py", "ticker/static/widget.js", "ticker/static/index.html"} <= names
     providers = {n for n in names if n.startswith("providers/") and n.endswith(".py")}
     assert {"providers/__init__.py", "providers/base.py", "providers/nbk.py", "providers/cbr.py"} <= providers
     assert not [n for n in names if n.startswith(("tests/", "bench/", "scripts/")) or "/tests/" in n]
-    assert dict(scripts["console_scripts"]) == {"ticker": "ticker.cli:main"}
+    assert dict(scripts["console_scripts"]) == {"ticker": "ticker.run.cli:main"}
 
 
 def test_version() -> None:

@@ -16,11 +16,11 @@ from aiohttp.test_utils import TestClient
 
 from providers.base import Rate, Temperature
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
-from ticker.appkeys import REFRESHER, SNAPSHOT, STORE
-from ticker.redis_store import RedisBackend
-from ticker.refresh import RetryPolicy
+from ticker.fetch.refresh import RetryPolicy
 from ticker.settings import Settings
 from ticker.state import Entries, Entry
+from ticker.store.redis_backend import RedisBackend
+from ticker.web.appkeys import REFRESHER, SNAPSHOT, STORE
 
 Client = TestClient[Any, Any]
 SOURCES = ("nbk", "cbr", "open_meteo", "met_no")
@@ -28,7 +28,7 @@ SOURCES = ("nbk", "cbr", "open_meteo", "met_no")
 
 def held(client: Client) -> tuple[dict[str, Entries], dict[str, Any]]:
     store = client.app[STORE]
-    return {source: dict(entries) for source, entries in store.entries.items() if entries}, dict(store.status)
+    return {source: dict(entries) for source, entries in store.all_held().items() if entries}, store.all_status()
 
 
 async def converge(replicas: Sequence[Client], timeout: float = 10) -> None:
@@ -191,7 +191,7 @@ async def test_a_replica_starting_on_data_that_was_never_current_is_not_ready(
     finally:
         await backend.close()
     replica = await start_app(make_settings(redis_url=redis_url))
-    assert replica.app[STORE].entries.keys() >= {"nbk", "open_meteo"}  # it did load them
+    assert replica.app[STORE].all_held().keys() >= {"nbk", "open_meteo"}  # it did load them
     ready = await replica.get("/readyz")
     assert ready.status == 503
     assert "no current rates data yet" in (await ready.json())["reason"]

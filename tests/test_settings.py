@@ -150,7 +150,7 @@ def test_redis_url_rejected(monkeypatch: pytest.MonkeyPatch, value: str, reason:
 
 
 def test_redis_urls_parse_into_hosts_service_and_credentials() -> None:
-    from ticker.redis_connect import parse
+    from ticker.redis_url import parse
 
     target = parse("rediss+sentinel://me:p%40ss@10.0.0.1:26379,[::1]:26380/mymaster/3")
     assert (target.mode, target.tls, target.service, target.db) == ("sentinel", True, "mymaster", 3)

@@ -19,10 +19,10 @@ from aiohttp.test_utils import TestClient
 from providers.base import Rate, Temperature
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
 from tests.redis_proc import RedisProcess
-from ticker.appkeys import REFRESHER, STORE
-from ticker.redis_store import RedisBackend
 from ticker.state import Entries, Entry, SourceStatus
-from ticker.store import RESYNC, Store, StoreError
+from ticker.store.redis_backend import RedisBackend
+from ticker.store.store import RESYNC, Store, StoreError
+from ticker.web.appkeys import REFRESHER, STORE
 
 T0 = datetime(2026, 4, 1, 10, 0, tzinfo=UTC)  # 15:00 in Astana
 TODAY = date(2026, 4, 1)
@@ -76,7 +76,7 @@ class Counted:
         self.seen: list[dict[str, Entries]] = []
 
     def __call__(self) -> None:
-        self.seen.append({source: dict(held) for source, held in self.store.entries.items()})
+        self.seen.append({source: dict(held) for source, held in self.store.all_held().items()})
 
     @property
     def calls(self) -> int:
@@ -121,7 +121,7 @@ async def test_put_writes_the_local_copy_then_tells_every_listener(store: Store,
     store.listen(second)
     usd = rate(478.77, T0)
     await store.put("nbk", usd, TODAY)
-    assert store.entries["nbk"] == usd
+    assert store.held("nbk") == usd
     assert first.seen == second.seen == [{"nbk": usd}]  # called once each, with the change already readable
     if url:  # and Redis has it for every other process
         assert (await in_redis(url))[0]["nbk"] == usd
@@ -141,7 +141,7 @@ async def test_newest_fetched_at_wins_whatever_the_order(store: Store, url: str 
     older, newer = rate(470.00, T0), rate(480.00, T0 + timedelta(minutes=30))
     for entries in (newer, older) if newer_first else (older, newer):
         await store.put("nbk", entries, TODAY)
-    assert store.entries["nbk"] == newer
+    assert store.held("nbk") == newer
     if url:
         assert (await in_redis(url))[0]["nbk"] == newer
 
@@ -149,7 +149,7 @@ async def test_newest_fetched_at_wins_whatever_the_order(store: Store, url: str 
 async def test_rates_dated_days_back_are_dropped_and_the_rest_kept(store: Store, url: str | None) -> None:
     old = rate(470.00, T0 - timedelta(days=9), day=TODAY - timedelta(days=9))
     await store.put("nbk", old, TODAY - timedelta(days=9))  # kept on its own day
-    assert store.entries["nbk"] == old
+    assert store.held("nbk") == old
     listener = Counted(store)
     store.listen(listener)
     yesterday = rate(476.00, T0 - timedelta(days=1), day=TODAY - timedelta(days=1))
@@ -157,8 +157,8 @@ async def test_rates_dated_days_back_are_dropped_and_the_rest_kept(store: Store,
     weeks_old = temperature(-3.0, T0 - timedelta(days=20))  # temperatures are not dated keys: never dropped here
     await store.put("open_meteo", weeks_old, TODAY)
     await store.put("nbk", {**yesterday, **today, **tomorrow}, TODAY)
-    assert store.entries["nbk"] == {**yesterday, **today, **tomorrow}
-    assert store.entries["open_meteo"] == weeks_old
+    assert store.held("nbk") == {**yesterday, **today, **tomorrow}
+    assert store.held("open_meteo") == weeks_old
     assert listener.calls == 2
     if url:
         assert (await in_redis(url))[0]["nbk"] == {**yesterday, **today, **tomorrow}
@@ -169,8 +169,8 @@ async def test_a_put_that_only_drops_is_a_change(store: Store, url: str | None) 
     listener = Counted(store)
     store.listen(listener)
     await store.put("nbk", {}, TODAY)
-    assert store.entries["nbk"] == {}
-    assert listener.seen == [{"nbk": {}}]
+    assert store.held("nbk") == {}
+    assert listener.seen == [{}]  # the listener saw the store with the expired rate gone
     if url:
         assert not (await in_redis(url))[0].get("nbk")
 
@@ -180,7 +180,7 @@ async def test_put_status_replaces_the_local_status_and_tells_the_listeners(stor
     store.listen(listener)
     await store.put_status(status(T0))
     await store.put_status(status(T0 + timedelta(seconds=30), failures=1))
-    assert store.status["nbk"] == status(T0 + timedelta(seconds=30), failures=1)
+    assert store.status_of("nbk") == status(T0 + timedelta(seconds=30), failures=1)
     assert listener.calls == 2
     if url:
         assert (await in_redis(url))[1]["nbk"] == status(T0 + timedelta(seconds=30), failures=1)
@@ -212,10 +212,10 @@ async def test_two_stores_in_one_process_share_nothing_without_redis() -> None:
     await first.put("nbk", rate(478.77, T0), TODAY)
     await first.put_status(status(T0))
     assert await first.claim("k", 60, "a")
-    assert second.entries == {} and second.status == {}
+    assert second.all_held() == {} and second.all_status() == {}
     assert await second.claim("k", 60, "b")
     await second.reload(write_back=True)  # nothing to reload from: a no-op, and healthy
-    assert second.entries == {} and second.ok
+    assert second.all_held() == {} and second.ok
 
 
 # --- stores on one Redis: what one writes, the other loads ---------------------------------------------
@@ -236,17 +236,17 @@ async def test_reload_brings_in_what_another_store_wrote_newest_wins(pair: tuple
     await b.put("nbk", rate(470.00, T0), TODAY)
     await a.put("nbk", rate(480.00, T0 + timedelta(minutes=30)), TODAY)
     await a.put("open_meteo", temperature(-3.0, T0), TODAY)
-    assert b.entries["nbk"] == rate(470.00, T0)  # not yet reloaded
+    assert b.held("nbk") == rate(470.00, T0)  # not yet reloaded
     await b.reload("nbk")  # an announcement names one source: only it is loaded
-    assert b.entries["nbk"] == rate(480.00, T0 + timedelta(minutes=30))
-    assert "open_meteo" not in b.entries
+    assert b.held("nbk") == rate(480.00, T0 + timedelta(minutes=30))
+    assert not b.held("open_meteo")
     await b.reload()
-    assert b.entries["open_meteo"] == temperature(-3.0, T0)
+    assert b.held("open_meteo") == temperature(-3.0, T0)
     assert listener.calls == 3  # its own put, then each reload that changed something
     await b.put("nbk", rate(470.00, T0), TODAY)  # a late writer with an older value loses, locally and in Redis
-    assert b.entries["nbk"] == rate(480.00, T0 + timedelta(minutes=30))
+    assert b.held("nbk") == rate(480.00, T0 + timedelta(minutes=30))
     await a.reload()
-    assert a.entries["nbk"] == rate(480.00, T0 + timedelta(minutes=30))
+    assert a.held("nbk") == rate(480.00, T0 + timedelta(minutes=30))
 
 
 async def test_status_from_another_store_is_taken_only_when_newer(pair: tuple[Store, Store], redis_url: str) -> None:
@@ -254,7 +254,7 @@ async def test_status_from_another_store_is_taken_only_when_newer(pair: tuple[St
     await b.put_status(status(T0))
     await a.put_status(status(T0 + timedelta(seconds=30), failures=1))
     await b.reload()
-    assert b.status["nbk"] == status(T0 + timedelta(seconds=30), failures=1)
+    assert b.status_of("nbk") == status(T0 + timedelta(seconds=30), failures=1)
     listener = Counted(b)
     b.listen(listener)
     backend = RedisBackend(redis_url)
@@ -263,7 +263,7 @@ async def test_status_from_another_store_is_taken_only_when_newer(pair: tuple[St
     finally:
         await backend.close()
     await b.reload()
-    assert b.status["nbk"] == status(T0 + timedelta(seconds=30), failures=1)
+    assert b.status_of("nbk") == status(T0 + timedelta(seconds=30), failures=1)
     assert listener.calls == 0
 
 
@@ -277,8 +277,8 @@ async def test_a_new_process_loads_what_the_last_one_stored(redis_url: str) -> N
     second.listen(listener)
     try:
         await second.reload()
-        assert second.entries == {"nbk": rate(478.77, T0)}
-        assert second.status == {"nbk": status(T0)}
+        assert second.all_held() == {"nbk": rate(478.77, T0)}
+        assert second.all_status() == {"nbk": status(T0)}
         assert listener.calls == 1
     finally:
         await second.close()
@@ -292,11 +292,11 @@ async def test_follow_applies_announcements_from_another_store(pair: tuple[Store
     try:
         await a.put("nbk", rate(478.77, T0), TODAY)  # maybe before b subscribed: its RESYNC loads it then
         async with asyncio.timeout(10):
-            while b.entries.get("nbk") != rate(478.77, T0):
+            while b.held("nbk") != rate(478.77, T0):
                 changed.clear()
                 await changed.wait()
             await a.put_status(status(T0))
-            while b.status.get("nbk") != status(T0):
+            while b.status_of("nbk") != status(T0):
                 changed.clear()
                 await changed.wait()
     finally:
@@ -319,11 +319,11 @@ async def test_redis_dies_the_local_copy_carries_on_and_reload_refills_redis(own
         later = rate(479.10, T0 + timedelta(minutes=30))
         await store.put("nbk", later, TODAY)  # no exception: memory first, Redis best effort
         assert not store.ok
-        assert store.entries["nbk"] == later and listener.calls == 3
+        assert store.held("nbk") == later and listener.calls == 3
         assert await store.claim("nbk:today:2026-04-01:1", 60, "a")  # better twice than never
         assert not await store.claim("nbk:today:2026-04-01:1", 60, "b")  # but once in this process
         await store.reload()
-        assert not store.ok and store.entries["nbk"] == later
+        assert not store.ok and store.held("nbk") == later
 
         own_redis.start()  # back, and empty
         assert await in_redis(own_redis.url) == ({}, {})

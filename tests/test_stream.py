@@ -16,8 +16,8 @@ from tests.conftest import START, AppFactory, FakeClock, SettingsFactory, Upstre
 from tests.fakes import Upstream
 from tests.redis_proc import free_port
 from tests.serving import serve_env, serving
-from ticker.appkeys import METRICS, REFRESHER, SNAPSHOT
-from ticker.stream import close_event
+from ticker.web.appkeys import METRICS, REFRESHER, SNAPSHOT
+from ticker.web.stream import close_event
 
 
 async def until(condition: Callable[[], bool]) -> None:

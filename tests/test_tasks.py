@@ -13,10 +13,10 @@ from prometheus_client import CollectorRegistry, Counter
 
 from providers.base import Rate
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
-from ticker.appkeys import SNAPSHOT, STORE, SUPERVISOR
-from ticker.redis_store import RedisBackend
 from ticker.state import Entry
+from ticker.store.redis_backend import RedisBackend
 from ticker.tasks import Supervisor
+from ticker.web.appkeys import SNAPSHOT, STORE, SUPERVISOR
 
 Client = TestClient[Any, Any]
 
@@ -195,7 +195,7 @@ async def test_a_dead_follow_loop_comes_back_and_catches_up(
     finally:
         await backend.close()
     async with asyncio.timeout(10):
-        while "EUR@" + record.date.isoformat() not in store.entries.get("nbk", {}):
+        while "EUR@" + record.date.isoformat() not in store.held("nbk"):
             await client.app[SNAPSHOT].changed.wait()
     metrics = await (await client.get("/metrics")).text()
     assert 'ticker_task_restarts_total{task="store-follow"} 1.0' in metrics

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
-from ticker.appkeys import REFRESHER, SNAPSHOT
+from ticker.web.appkeys import REFRESHER, SNAPSHOT
 
 Client = TestClient[Any, Any]
 DAY1 = {"USD": ("478.77", 1, "DOWN", "-2.77"), "EUR": ("548.62", 1, "UP", "+1.05"), "RUB": ("5.87", 1, "", "0.00"),

@@ -28,9 +28,9 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 from tests.browser import Node, Tab, browser_tab, chromium, dump_dom, needs_chromium, parse, png_rows, save_artifact
 from tests.conftest import FakeClock, SettingsFactory, Upstreams
 from tests.test_backfill import Sleeps, documents
-from ticker.app import create_app
-from ticker.appkeys import BACKFILL, REFRESHER, SETTINGS
+from ticker.run.app import create_app
 from ticker.settings import DEFAULT_CITIES
+from ticker.web.appkeys import BACKFILL, REFRESHER, SETTINGS
 
 WIDGET_JS = Path(__file__).resolve().parent.parent / "ticker" / "static" / "widget.js"
 

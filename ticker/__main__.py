@@ -1,3 +1,3 @@
-from ticker.cli import main
+from ticker.run.cli import main
 
 raise SystemExit(main())

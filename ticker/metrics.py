@@ -5,17 +5,13 @@ from __future__ import annotations
 import os
 from collections import Counter as Tally
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from ticker.clock import Clock
-
-if TYPE_CHECKING:
-    from ticker.crosscheck import CrossCheck
-    from ticker.store import Store
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -36,27 +32,26 @@ class _Live(Collector):
         yield GaugeMetricFamily("ticker_sse_clients", "Open event streams", value=self.m.streams)
         # which process answered: under `serve --workers N` each worker counts for itself
         yield InfoMetricFamily("ticker_process", "The process that answered this scrape", {"pid": str(os.getpid())})
-        store = self.m.store
-        if store is None:
+        if self.m.newest is None or self.m.store_up is None:
             return
         age = GaugeMetricFamily(
             "ticker_data_age_seconds", "Seconds since the newest good fetch, per source", labels=["source"]
         )
         now = self.m.clock()
         for source in self.m.sources:
-            fetched = [e.fetched_at for e in store.entries.get(source, {}).values()]
-            if fetched:
-                age.add_metric([source], (now - max(fetched)).total_seconds())
+            fetched = self.m.newest(source)
+            if fetched is not None:
+                age.add_metric([source], (now - fetched).total_seconds())
         yield age
-        yield GaugeMetricFamily("ticker_store_up", "1 when the store answers", value=1.0 if store.ok else 0.0)
-        if self.m.crosscheck is not None:
+        yield GaugeMetricFamily("ticker_store_up", "1 when the store answers", value=1.0 if self.m.store_up() else 0.0)
+        if self.m.divergences is not None:
             ratio = GaugeMetricFamily(
                 "ticker_rate_divergence_ratio",
                 "|primary rate / cross-check rate - 1| for today's date",
                 labels=["currency"],
             )
-            for divergence in self.m.crosscheck.all():
-                ratio.add_metric([divergence.currency], divergence.ratio)
+            for currency, value in self.m.divergences():
+                ratio.add_metric([currency], value)
             yield ratio
         if self.m.history is not None:
             days = GaugeMetricFamily(
@@ -74,8 +69,10 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.sources = sources
         self.clock = clock
-        self.store: Store | None = None  # bound when the store exists (its cleanup context)
-        self.crosscheck: CrossCheck | None = None
+        # read at scrape time, bound by the wiring when the store and the cross-check exist
+        self.newest: Callable[[str], datetime | None] | None = None  # a source's newest good fetch
+        self.store_up: Callable[[], bool] | None = None
+        self.divergences: Callable[[], list[tuple[str, float]]] | None = None  # (currency, ratio)
         self.history: Callable[[], dict[str, int]] | None = None  # days of the backfill window held, per currency
         self.requests: Tally[tuple[str, int]] = Tally()
         self.streams = 0

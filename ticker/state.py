@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -153,3 +154,27 @@ def expired(entries: Mapping[str, Entry], today: date) -> list[str]:
     """Keys of rates dated more than KEEP_DAYS before ``today``: nothing will show them again."""
     oldest = today - timedelta(days=KEEP_DAYS)
     return [key for key in entries if (day := day_of(key)) is not None and day < oldest]
+
+
+class Holdings(Protocol):
+    """What the policy reads: each source's held entries and status (the store; a plain ``Held`` in tests)."""
+
+    def held(self, source: str) -> Mapping[str, Entry]: ...
+
+    def status_of(self, source: str) -> SourceStatus: ...
+
+
+class Held:
+    """Holdings from plain mappings: what a table test (or a one-off decision) hands the policy."""
+
+    def __init__(
+        self, entries: Mapping[str, Mapping[str, Entry]] | None = None, status: Mapping[str, SourceStatus] | None = None
+    ) -> None:
+        self._entries = entries or {}
+        self._status = status or {}
+
+    def held(self, source: str) -> Mapping[str, Entry]:
+        return self._entries.get(source, {})
+
+    def status_of(self, source: str) -> SourceStatus:
+        return self._status.get(source) or SourceStatus(source=source)

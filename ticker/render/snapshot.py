@@ -17,13 +17,13 @@ from email.utils import format_datetime
 from typing import Literal
 
 from ticker.clock import Clock
-from ticker.fragment import fragment
 from ticker.models import Rates, Ticker, Weather
-from ticker.query import Query, default_query
+from ticker.render.fragment import fragment
+from ticker.render.query import Query, default_query
+from ticker.render.strip import Built, StripBuilder
+from ticker.render.textline import line
 from ticker.settings import Settings
-from ticker.store import Store
-from ticker.strip import Built, StripBuilder
-from ticker.textline import line
+from ticker.store.store import Store
 
 # a view is what a route shows: the JSON documents, and the whole strip as a text line or an HTML fragment
 View = Literal["ticker", "rates", "weather", "ticker.txt", "ticker.html"]
@@ -112,7 +112,7 @@ class Snapshot:
         self._changed.set()  # release waiting streams
 
     def build(self, query: Query, now: datetime | None = None) -> Built:
-        return self._builder.build(self.store.entries, self.store.status, query, now or self.clock())
+        return self._builder.build(self.store, query, now or self.clock())
 
     def render(self, view: View, query: Query | None = None) -> Rendered:
         if query is None:  # the common request: no hashing of a Query

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from ticker.clock import astana_date
-from ticker.history import stored
 from ticker.models import HistoryProgress, Readiness, SourceReport
 from ticker.settings import Settings
-from ticker.state import SourceStatus, current, was_current, why_not_current
-from ticker.store import Store
+from ticker.state import current, was_current, why_not_current
+from ticker.store.history import stored
+from ticker.store.store import Store
 
 
 def report(settings: Settings, store: Store, now: datetime, *, tasks_down: list[str], warnings: list[str]) -> Readiness:
@@ -20,10 +20,10 @@ def report(settings: Settings, store: Store, now: datetime, *, tasks_down: list[
     ready_kinds = {"rates": False, "weather": False}
     for source in settings.source_names:
         kind: Literal["rates", "weather"] = "rates" if source in settings.rate_sources else "weather"
-        entries = store.entries.get(source, {})
-        status = store.status.get(source) or SourceStatus(source=source)
+        entries = store.held(source)
+        status = store.status_of(source)
         stale_after = timedelta(seconds=settings.source_config(source).stale_seconds)
-        newest = max((e.fetched_at for e in entries.values()), default=None)
+        newest = store.newest_fetch(source)
         holds_current = any(current(e.record, now, stale_after) for e in entries.values())
         if any(was_current(e, stale_after) or current(e.record, now, stale_after) for e in entries.values()):
             ready_kinds[kind] = True

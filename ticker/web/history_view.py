@@ -11,19 +11,20 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from aiohttp import hdrs, web
 from multidict import CIMultiDict, MultiMapping
 
-from ticker.appkeys import CACHE_POLICY, CLOCK, CORS, SETTINGS, STORE
 from ticker.clock import astana_date
-from ticker.history import Day
 from ticker.models import History, HistoryPoint
-from ticker.query import QueryError
-from ticker.respond import ETAG, choose_coding, compress, not_modified, qualities
-from ticker.snapshot import JSON, Rendered
+from ticker.render.query import QueryError
+from ticker.render.snapshot import JSON, Rendered
+from ticker.store.history import Day
+from ticker.web.appkeys import CACHE_POLICY, CLOCK, CORS, SETTINGS, STORE
+from ticker.web.respond import ETAG, choose_coding, compress, not_modified, qualities
 
 KNOWN = ("currency", "from", "to", "format")
 FORMATS = ("json", "csv")
@@ -96,7 +97,7 @@ def parse_history_query(params: MultiMapping[str], currencies: list[str], today:
     return HistoryQuery(currency, start, end, csv)
 
 
-def points(held: dict[date, Day], start: date, end: date) -> list[tuple[date, Day]]:
+def points(held: Mapping[date, Day], start: date, end: date) -> list[tuple[date, Day]]:
     """The held dates of the range, ascending; a missing date is skipped, never filled in."""
     days = (start + timedelta(days=n) for n in range((end - start).days + 1))  # never a day past ``end``
     return [(day, value) for day in days if (value := held.get(day)) is not None]

@@ -31,10 +31,9 @@ from aiohttp.worker import GunicornUVLoopWebWorker, GunicornWebWorker
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
-from ticker.app import create_app
-from ticker.cli import BACKLOG, SHUTDOWN_TIMEOUT
+from ticker.run.app import BACKLOG, SHUTDOWN_TIMEOUT, create_app
+from ticker.run.startup import listening_line
 from ticker.settings import Settings
-from ticker.startup import listening_line
 
 log = logging.getLogger("ticker")
 ACCEPT_GRACE = 1.0  # seconds a stopping worker keeps serving its connections (with Connection: close)

@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
+from types import MappingProxyType
 from typing import Protocol
 
-from ticker.history import Day
 from ticker.state import Entries, Entry, SourceStatus, expired, merge
+from ticker.store.history import Day
 
 log = logging.getLogger(__name__)
+_EMPTY: Entries = {}
 RESYNC = "*"  # an announcement that means "reload everything" (first connect, reconnect)
 
 
@@ -64,14 +66,48 @@ class Store:
     def __init__(self, shared: Shared | None = None) -> None:
         self.shared = shared
         self.kind = "redis" if shared is not None else "memory"
-        self.entries: dict[str, Entries] = {}  # the local copy: read by the refresher and the snapshot
-        self.status: dict[str, SourceStatus] = {}
-        self.ok = True
+        self._entries: dict[str, Entries] = {}  # the local copy: read through held() and status_of()
+        self._status: dict[str, SourceStatus] = {}
+        self._ok = True
         self._claims: dict[str, tuple[str, float]] = {}  # key -> (owner, loop time it lapses), as Redis's PX
         self._listeners: list[Callable[[], None]] = []
-        self.history: dict[str, dict[date, Day]] = {}  # currency -> date -> NBK's official rate that day
+        self._history: dict[str, dict[date, Day]] = {}  # currency -> date -> NBK's official rate that day
         self.history_version = 0  # bumped by every change to ``history`` (the history route's renderings key on it)
         self._history_changed = asyncio.Event()
+
+    # --- reading the local copy (read-only views: only the store writes it) ---------------------------
+
+    def held(self, source: str) -> Mapping[str, Entry]:
+        """What ``source`` holds, by store key (a rate per currency and date, a temperature per city)."""
+        return MappingProxyType(self._entries.get(source, _EMPTY))
+
+    def all_held(self) -> dict[str, Mapping[str, Entry]]:
+        """Every source that holds something, with what it holds (replicas compare these)."""
+        return {source: MappingProxyType(held) for source, held in self._entries.items() if held}
+
+    def all_status(self) -> dict[str, SourceStatus]:
+        return dict(self._status)
+
+    def status_of(self, source: str) -> SourceStatus:
+        return self._status.get(source) or SourceStatus(source=source)
+
+    def newest_fetch(self, source: str) -> datetime | None:
+        """When ``source`` last brought a good value (for the data age in /readyz and /metrics)."""
+        return max((e.fetched_at for e in self._entries.get(source, _EMPTY).values()), default=None)
+
+    @property
+    def ok(self) -> bool:
+        """False while the shared backend cannot be reached (the local copy carries on)."""
+        return self._ok
+
+    @property
+    def history(self) -> Mapping[str, Mapping[date, Day]]:
+        """NBK's official rate per currency per date, as held here."""
+        return MappingProxyType(self._history)
+
+    @property
+    def shared_backend(self) -> bool:
+        return self.shared is not None
 
     # --- the local copy -----------------------------------------------------------------------------
 
@@ -86,15 +122,15 @@ class Store:
     def _apply(self, entries: Mapping[str, Entries], status: Mapping[str, SourceStatus]) -> bool:
         changed = False
         for source, incoming in entries.items():
-            changed |= bool(merge(self.entries.setdefault(source, {}), incoming))
+            changed |= bool(merge(self._entries.setdefault(source, {}), incoming))
         for source, state in status.items():
-            if self.status.get(source) != state and _newer(state, self.status.get(source)):
-                self.status[source] = state
+            if self._status.get(source) != state and _newer(state, self._status.get(source)):
+                self._status[source] = state
                 changed = True
         return changed
 
     async def put(self, source: str, entries: Mapping[str, Entry], today: date) -> None:
-        local = self.entries.setdefault(source, {})
+        local = self._entries.setdefault(source, {})
         changed = merge(local, entries)
         drop = expired(local, today)
         for key in drop:
@@ -105,7 +141,7 @@ class Store:
             await self._shared_write(lambda shared: shared.write(source, dict(entries), drop))
 
     async def put_status(self, status: SourceStatus) -> None:
-        self.status[status.source] = status
+        self._status[status.source] = status
         self._changed()
         if self.shared is not None:
             await self._shared_write(lambda shared: shared.write_status(status))
@@ -116,7 +152,7 @@ class Store:
         """Apply ``days`` and return what changed; with ``today``, a day before it already held is kept (past days
         are immutable); without (loaded from the shared backend, which applied that rule itself), the backend's
         value wins, so every replica converges on what Redis holds."""
-        held = self.history.setdefault(currency, {})
+        held = self._history.setdefault(currency, {})
         changed: dict[date, Day] = {}
         for day, value in days.items():
             if held.get(day) == value or (today is not None and day < today and day in held):
@@ -170,11 +206,11 @@ class Store:
 
     def _set_ok(self, ok: bool, why: str = "") -> None:
         """The one place store health changes, logged on the transition only."""
-        if ok and not self.ok:
+        if ok and not self._ok:
             log.info("store reachable again")
-        elif not ok and self.ok:
+        elif not ok and self._ok:
             log.warning("store unreachable, serving and fetching from memory: %s", why)
-        self.ok = ok
+        self._ok = ok
 
     # --- claims: one fetch per source per planned run, across replicas ----------------------------
 
@@ -213,12 +249,12 @@ class Store:
                 for code, values in (await self.shared.load_history()).items():
                     self._merge_history(code, values, None)
             if write_back:  # a backend that restarted empty is refilled from what we hold
-                for name, held in list(self.entries.items()):
+                for name, held in list(self._entries.items()):
                     if held:
                         await self.shared.write(name, dict(held), [])
-                for state in list(self.status.values()):
+                for state in list(self._status.values()):
                     await self.shared.write_status(state)
-                for code, days in list(self.history.items()):  # past days only where absent: never overwritten
+                for code, days in list(self._history.items()):  # past days only where absent: never overwritten
                     if days:
                         await self.shared.write_history(code, dict(days), date.max)
         except StoreError as exc:
@@ -248,7 +284,7 @@ class Store:
         while True:
             await asyncio.sleep(every)
             answered = await self.shared.ping()
-            if answered and not self.ok:
+            if answered and not self._ok:
                 await self.reload(write_back=True)
             elif not answered:
                 self._set_ok(False, "no answer to PING")

@@ -5,14 +5,13 @@ and /metrics and logged when it starts and stops. The primary stays the source s
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from providers.base import Rate
 from ticker.clock import Clock, astana_date
 from ticker.settings import Settings
-from ticker.state import Entries, rate_key
+from ticker.state import Holdings, rate_key
 
 log = logging.getLogger(__name__)
 
@@ -36,18 +35,18 @@ class Divergence:
         )
 
 
-def compare(settings: Settings, entries: Mapping[str, Entries], now: datetime) -> list[Divergence]:
+def compare(settings: Settings, holdings: Holdings, now: datetime) -> list[Divergence]:
     """Every currency that both the primary and a later rate source hold for today's date."""
     primary, *others = settings.rate_sources
     day = astana_date(now)
     out = []
     for currency in settings.currencies:
         key = rate_key(currency, day)
-        mine = entries.get(primary, {}).get(key)
+        mine = holdings.held(primary).get(key)
         if mine is None or not isinstance(mine.record, Rate):
             continue
         for other in others:
-            theirs = entries.get(other, {}).get(key)
+            theirs = holdings.held(other).get(key)
             if theirs is not None and isinstance(theirs.record, Rate) and theirs.record.rate > 0:
                 out.append(Divergence(currency, primary, mine.record.rate, other, theirs.record.rate))
                 break
@@ -57,15 +56,15 @@ def compare(settings: Settings, entries: Mapping[str, Entries], now: datetime) -
 class CrossCheck:
     """Listens to the store; logs one line when a currency starts or stops diverging."""
 
-    def __init__(self, settings: Settings, entries: Mapping[str, Entries], clock: Clock) -> None:
+    def __init__(self, settings: Settings, holdings: Holdings, clock: Clock) -> None:
         self.tolerance = settings.cross_check.tolerance
         self.settings = settings
-        self.entries = entries
+        self.holdings = holdings
         self.clock = clock
         self.diverging: set[str] = set()
 
     def all(self) -> list[Divergence]:
-        return compare(self.settings, self.entries, self.clock())
+        return compare(self.settings, self.holdings, self.clock())
 
     def warnings(self) -> list[str]:
         return [d.describe() for d in self.all() if d.ratio > self.tolerance]

@@ -13,11 +13,11 @@ from pydantic.json_schema import models_json_schema
 from providers import REGISTRY, names_of
 from providers.base import Kind
 from ticker import __version__
-from ticker.appkeys import SETTINGS
-from ticker.history_view import CSV_HEADER, DEFAULT_DAYS, FORMATS, IMMUTABLE, MAX_DAYS
 from ticker.models import Error, Health, History, Rates, Readiness, Ticker, Weather
-from ticker.query import KNOWN
+from ticker.render.query import KNOWN
 from ticker.settings import DEFAULT_CITIES, LANGS, Settings
+from ticker.web.appkeys import SETTINGS
+from ticker.web.history_view import CSV_HEADER, DEFAULT_DAYS, FORMATS, IMMUTABLE, MAX_DAYS
 
 _REF = "#/components/schemas/{model}"
 
@@ -37,7 +37,7 @@ DEFAULT_CITY_IDS: tuple[str, ...] = tuple(city.id for city in DEFAULT_CITIES)
 
 @cache
 def _spelled(normalise: Callable[[str], str], char: str) -> frozenset[str]:
-    """Every character that ``normalise`` (str.upper / str.lower, as ticker/query.py applies) turns into ``char``:
+    """Every character that ``normalise`` (str.upper / str.lower, as render/query.py applies) turns into ``char``:
     "s" and "ſ" both upper to "S", so a pattern honest about what the service accepts lists both."""
     return frozenset({char} | {c for c in _ALTERNATES if normalise(c) == char} | {char.lower(), char.upper()})
 
@@ -54,7 +54,7 @@ def _char_class(chars: Iterable[str]) -> str:
 
 
 def _list_pattern(allowed: Iterable[str], normalise: Callable[[str], str]) -> str:
-    """The comma-separated lists of allowed values ticker/query.py accepts: items trimmed of white space and
+    """The comma-separated lists of allowed values ticker/render/query.py accepts: items trimmed of white space and
     compared after ``normalise``; no empty item, no empty list."""
     words = [
         "".join(_char_class(_spelled(normalise, c)) if c.isalpha() else _char_class(c) for c in value)

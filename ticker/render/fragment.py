@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from providers.base import Condition, Trend
 from ticker.models import RateItem, WeatherItem
-from ticker.textline import amount, degrees, one_line
+from ticker.render.textline import amount, degrees, one_line
 
 
 class Credit(NamedTuple):

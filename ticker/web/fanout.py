@@ -9,7 +9,7 @@ import logging
 
 from multidict import CIMultiDictProxy
 
-from ticker.snapshot import Rendered, Snapshot
+from ticker.render.snapshot import Rendered, Snapshot
 
 log = logging.getLogger(__name__)
 

@@ -14,15 +14,12 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from ticker import __version__
-from ticker.logs import setup_logging
+from ticker.run.app import BACKLOG, SHUTDOWN_TIMEOUT
+from ticker.run.logs import setup_logging
+from ticker.run.startup import listening_line, log_startup_warnings
 from ticker.settings import Settings, describe_error, describe_settings_error, unknown_variables
-from ticker.startup import listening_line, log_startup_warnings
 
 log = logging.getLogger("ticker")
-SHUTDOWN_TIMEOUT = 5.0  # seconds in-flight requests get after SIGTERM; well inside a 10 s stop grace
-# listen backlog: aiohttp's 128 drops the SYNs of a reconnect storm (thousands of SSE subscribers at once),
-# which then wait 1 s, 3 s, ... for the kernel's retransmit; the kernel caps it at net.core.somaxconn
-BACKLOG = 4096
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -45,10 +42,10 @@ def serve(settings: Settings, workers: int) -> int:
                 file=sys.stderr,
             )
             return 2
-        from ticker.pool import run_pool  # gunicorn: imported only for a pool
+        from ticker.run.pool import run_pool  # gunicorn: imported only for a pool
 
         return run_pool(settings, workers)
-    from ticker.app import create_app
+    from ticker.run.app import create_app
 
     def started(_banner: str) -> None:  # run_app calls this once the socket is bound
         log.info("%s", listening_line(settings))
@@ -89,11 +86,11 @@ def _event_loop() -> asyncio.AbstractEventLoop | None:
 async def fetch_once(settings: Settings) -> tuple[bytes, bool]:
     """Fetch every chain once through the same wiring the service runs (in-process store); the strip,
     and whether every configured item is current."""
-    from ticker.app import build_refresher, client_session
     from ticker.clock import utcnow
     from ticker.metrics import Metrics
-    from ticker.snapshot import Snapshot
-    from ticker.store import Store
+    from ticker.render.snapshot import Snapshot
+    from ticker.run.app import build_refresher, client_session
+    from ticker.store.store import Store
 
     store = Store()
     snapshot = Snapshot(settings, store, utcnow)
@@ -132,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     overrides = {k: v for k, v in given.items() if v is not None}
     settings = load_settings(**overrides)
     if args.command == "config":
-        from ticker.config_report import print_report
+        from ticker.run.config_report import print_report
 
         return print_report(settings, overrides)
     setup_logging(settings.log_level)

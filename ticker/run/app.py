@@ -18,8 +18,21 @@ import aiohttp
 from aiohttp import web
 
 from providers.base import Provider
-from ticker import __version__, openapi, views
-from ticker.appkeys import (
+from ticker import __version__
+from ticker.clock import Clock, utcnow
+from ticker.fetch.attempts import RetryPolicy
+from ticker.fetch.backfill import Backfill, Sleep, progress
+from ticker.fetch.crosscheck import CrossCheck
+from ticker.fetch.refresh import Refresher
+from ticker.fetch.scheduler import start_scheduler, stop_scheduler
+from ticker.fetch.sources import build_providers
+from ticker.metrics import Metrics
+from ticker.render.snapshot import Snapshot, View
+from ticker.settings import Settings
+from ticker.store.store import Shared, Store
+from ticker.tasks import Supervisor
+from ticker.web import openapi, views
+from ticker.web.appkeys import (
     BACKFILL,
     CACHE_POLICY,
     CLOCK,
@@ -36,24 +49,16 @@ from ticker.appkeys import (
     STREAM_HUB,
     SUPERVISOR,
 )
-from ticker.attempts import RetryPolicy
-from ticker.backfill import Backfill, Sleep, progress
-from ticker.clock import Clock, utcnow
-from ticker.crosscheck import CrossCheck
-from ticker.fanout import Hub
-from ticker.history_view import HistoryView
-from ticker.metrics import Metrics
-from ticker.refresh import Refresher
-from ticker.respond import CachePolicy, Cors, Responder
-from ticker.scheduler import start_scheduler, stop_scheduler
-from ticker.settings import Settings
-from ticker.snapshot import Snapshot, View
-from ticker.sources import build_providers
-from ticker.store import Shared, Store
-from ticker.stream import stream
-from ticker.tasks import Supervisor
+from ticker.web.fanout import Hub
+from ticker.web.history_view import HistoryView
+from ticker.web.respond import CachePolicy, Cors, Responder
+from ticker.web.stream import stream
 
 log = logging.getLogger(__name__)
+SHUTDOWN_TIMEOUT = 5.0  # seconds in-flight requests get after SIGTERM; well inside a 10 s stop grace
+# listen backlog: aiohttp's 128 drops the SYNs of a reconnect storm (thousands of SSE subscribers at once),
+# which then wait 1 s, 3 s, ... for the kernel's retransmit; the kernel caps it at net.core.somaxconn
+BACKLOG = 4096
 USER_AGENT = f"ticker/{__version__} (KZT rates and weather strip)"
 MAX_RATES_AGE = 900  # rates change at publication and at midnight: pollers look at least every 15 min
 
@@ -61,7 +66,7 @@ MAX_RATES_AGE = 900  # rates change at publication and at midnight: pollers look
 def create_store(redis_url: str | None) -> Store:
     shared: Shared | None = None
     if redis_url:
-        from ticker.redis_store import RedisBackend
+        from ticker.store.redis_backend import RedisBackend
 
         shared = RedisBackend(redis_url)
     return Store(shared)
@@ -125,9 +130,10 @@ def create_app(
     store = create_store(settings.redis_url)
     metrics = Metrics(settings.source_names, clock)
     snapshot = Snapshot(settings, store, clock)  # timers and events bind to the loop only when used
-    crosscheck = CrossCheck(settings, store.entries, clock)
+    crosscheck = CrossCheck(settings, store, clock)
     store.listen(crosscheck.changed)
-    metrics.store, metrics.crosscheck = store, crosscheck
+    metrics.newest, metrics.store_up = store.newest_fetch, lambda: store.ok
+    metrics.divergences = lambda: [(d.currency, d.ratio) for d in crosscheck.all()]
     app[SETTINGS], app[CLOCK], app[STORE], app[SNAPSHOT] = settings, clock, store, snapshot
     app[CROSSCHECK], app[METRICS] = crosscheck, metrics
     app[CORS] = Cors(tuple(settings.cors_origins))

@@ -14,7 +14,7 @@
 Writes are one Lua script (atomic merge + publish), so replicas never overwrite newer data. Every key
 carries the hash tag ``{v2}``: on a Redis Cluster they all live in one slot, so scripts and pipelines stay
 legal (tests/test_redis_ha.py runs them on a real cluster). Which server(s) to talk to (one server,
-Sentinel, Cluster) is ticker/redis_connect.py's business.
+Sentinel, Cluster) is ticker/store/connect.py's business.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from typing import Any, TypeVar, cast
 from pydantic import BaseModel, ValidationError
 from redis.exceptions import RedisError
 
-from ticker.history import Day
-from ticker.redis_connect import connect
 from ticker.state import Entries, Entry, SourceStatus
-from ticker.store import RESYNC, StoreError
+from ticker.store.connect import connect
+from ticker.store.history import Day
+from ticker.store.store import RESYNC, StoreError
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)

@@ -9,16 +9,16 @@ rate). Before any data the item is null and stale. Every instant emitted is deri
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from providers.base import Rate, Temperature
 from ticker.clock import astana_date
 from ticker.models import NextRate, RateItem, WeatherItem
-from ticker.query import Query
+from ticker.render.query import Query
 from ticker.settings import Settings
-from ticker.state import Entries, Entry, SourceStatus, current, current_from, item_of, stale_at
+from ticker.state import Entry, Holdings, current, current_from, item_of, stale_at
 
 
 @dataclass(frozen=True)
@@ -48,14 +48,12 @@ class StripBuilder:
         }
         self._cities = {city.id: city for city in settings.cities}
 
-    def _pick(
-        self, chain: Sequence[str], item: str, entries: Mapping[str, Entries], now: datetime
-    ) -> tuple[Pick, list[datetime]]:
+    def _pick(self, chain: Sequence[str], item: str, holdings: Holdings, now: datetime) -> tuple[Pick, list[datetime]]:
         today = astana_date(now)
         found = [
             (source, entry)
             for source in chain
-            for entry in entries.get(source, {}).values()
+            for entry in holdings.held(source).values()
             if item_of(entry.record) == item
         ]
         instants = [
@@ -86,9 +84,7 @@ class StripBuilder:
             newest, True, min(since, now), stale_at(newest.record, self._stale_after[source]), following
         ), upcoming
 
-    def build(
-        self, entries: Mapping[str, Entries], status: Mapping[str, SourceStatus], query: Query, now: datetime
-    ) -> Built:
+    def build(self, holdings: Holdings, query: Query, now: datetime) -> Built:
         since: list[datetime] = []
         upcoming: list[datetime] = []
         expires: list[datetime] = []
@@ -101,19 +97,17 @@ class StripBuilder:
             upcoming.extend(item_upcoming)
             if not pick.stale and pick.stale_at is not None:
                 expires.append(pick.stale_at)
-            if pick.entry is None and any(
-                (status.get(s) or SourceStatus(source=s)).last_attempt is None for s in chain
-            ):
+            if pick.entry is None and any(holdings.status_of(s).last_attempt is None for s in chain):
                 unsettled = True  # some source has not answered yet: worth revalidating soon
 
         weather = []
         for city_id in query.cities:
-            pick, item_upcoming = self._pick(self.settings.weather_sources, city_id, entries, now)
+            pick, item_upcoming = self._pick(self.settings.weather_sources, city_id, holdings, now)
             note(pick, item_upcoming, self.settings.weather_sources)
             weather.append(self._weather_item(city_id, pick, query.lang))
         rates = []
         for code in query.currencies:
-            pick, item_upcoming = self._pick(self.settings.rate_sources, code, entries, now)
+            pick, item_upcoming = self._pick(self.settings.rate_sources, code, holdings, now)
             note(pick, item_upcoming, self.settings.rate_sources)
             rates.append(_rate_item(code, pick))
         updated = max(since, default=None)

@@ -17,7 +17,7 @@ process makes each planned request.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
@@ -25,7 +25,7 @@ from typing import Literal
 from providers.base import Rate
 from ticker.clock import astana_at, astana_date, midnight
 from ticker.settings import Settings
-from ticker.state import Entries, Entry, SourceStatus, current, item_of, stale_at
+from ticker.state import Entry, Holdings, SourceStatus, current, item_of, stale_at
 
 Purpose = Literal["today", "next"]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -67,45 +67,41 @@ class Planner:
     def wanted(self, source: str) -> list[str]:
         return list(self.settings.currencies) if self.is_rates(source) else [c.id for c in self.settings.cities]
 
-    def holds(self, source: str, entries: Mapping[str, Entries], now: datetime) -> dict[str, Entry]:
+    def holds(self, source: str, holdings: Holdings, now: datetime) -> dict[str, Entry]:
         """The source's current entry per item."""
         out: dict[str, Entry] = {}
-        for entry in entries.get(source, {}).values():
+        for entry in holdings.held(source).values():
             if current(entry.record, now, self.stale_after[source]):
                 out[item_of(entry.record)] = entry
         return out
 
-    def holds_next(self, source: str, entries: Mapping[str, Entries], now: datetime) -> set[str]:
+    def holds_next(self, source: str, holdings: Holdings, now: datetime) -> set[str]:
         tomorrow = astana_date(now) + timedelta(days=1)
         return {
             e.record.currency
-            for e in entries.get(source, {}).values()
+            for e in holdings.held(source).values()
             if isinstance(e.record, Rate) and e.record.valid_on == tomorrow
         }
 
-    def plan(
-        self, source: str, entries: Mapping[str, Entries], status: Mapping[str, SourceStatus], now: datetime
-    ) -> Run | None:
+    def plan(self, source: str, holdings: Holdings, now: datetime) -> Run | None:
         """The next run of ``source`` (its ``due`` may be in the past: then it is due now), or None."""
-        runs = [r for r in (self._today(source, entries, status, now), self._next(source, entries, status, now)) if r]
+        runs = [r for r in (self._today(source, holdings, now), self._next(source, holdings, now)) if r]
         # today's value first whenever it is due; otherwise whichever comes first
         return min(runs, key=lambda run: (run.due > now, run.purpose != "today", run.due), default=None)
 
     def _floor(self, state: SourceStatus) -> datetime:
         return state.open_until if state.failures and state.open_until else EPOCH
 
-    def _today(
-        self, source: str, entries: Mapping[str, Entries], status: Mapping[str, SourceStatus], now: datetime
-    ) -> Run | None:
+    def _today(self, source: str, holdings: Holdings, now: datetime) -> Run | None:
         chain = self.chain_of(source)
         earlier = chain[: chain.index(source)]
-        state = status.get(source) or SourceStatus(source=source)
-        if any((status.get(name) or SourceStatus(source=name)).last_attempt is None for name in earlier):
+        state = holdings.status_of(source)
+        if any(holdings.status_of(name).last_attempt is None for name in earlier):
             return None  # an earlier source's first run decides whether we are needed; it hands over at once
         covered: set[str] = set()
         for name in earlier:  # what its last answer lacked is not covered, however recent the value held
-            lacked = (status.get(name) or SourceStatus(source=name)).missing
-            covered |= self.holds(name, entries, now).keys() - set(lacked)
+            lacked = holdings.status_of(name).missing
+            covered |= self.holds(name, holdings, now).keys() - set(lacked)
         uncovered = [item for item in self.wanted(source) if item not in covered]
         interval = timedelta(seconds=self.settings.source_config(source).interval)
         today = astana_date(now)
@@ -116,9 +112,9 @@ class Planner:
             if not self.is_rates(source):
                 return None
             return Run(source, "today", today, max(floor, last + interval))
-        mine = self.holds(source, entries, now)
+        mine = self.holds(source, holdings, now)
         if not any(item in mine for item in uncovered):
-            need_since = self._need_since(source, earlier, uncovered, entries, status, now)
+            need_since = self._need_since(source, earlier, uncovered, holdings, now)
             if last < need_since or state.failures:  # a failing source is asked again when its breaker allows
                 return Run(source, "today", today, max(floor, need_since))
         elif self.is_rates(source) and not earlier and last < midnight(today):
@@ -132,26 +128,23 @@ class Planner:
         source: str,
         earlier: Iterable[str],
         items: Sequence[str],
-        entries: Mapping[str, Entries],
-        status: Mapping[str, SourceStatus],
+        holdings: Holdings,
         now: datetime,
     ) -> datetime:
         """When the items stopped being covered: a deterministic instant, the same in every replica."""
         instants = [midnight(astana_date(now))] if self.is_rates(source) else [EPOCH]
         for name in [*earlier, source]:
-            attempt = (status.get(name) or SourceStatus(source=name)).last_attempt
+            attempt = holdings.status_of(name).last_attempt
             if name != source and attempt is not None:
                 instants.append(attempt)
-            for entry in entries.get(name, {}).values():
+            for entry in holdings.held(name).values():
                 if item_of(entry.record) in items:
                     flip = stale_at(entry.record, self.stale_after[name])
                     if flip <= now:
                         instants.append(flip)
         return min(max(instants), now)
 
-    def _next(
-        self, source: str, entries: Mapping[str, Entries], status: Mapping[str, SourceStatus], now: datetime
-    ) -> Run | None:
+    def _next(self, source: str, holdings: Holdings, now: datetime) -> Run | None:
         publishes = PUBLISHES.get(source)
         if publishes is None or not self.is_rates(source):
             return None
@@ -160,18 +153,15 @@ class Planner:
         if now < start:
             return None
         chain = self.chain_of(source)
-        if any(
-            (status.get(name) or SourceStatus(source=name)).last_attempt is None
-            for name in chain[: chain.index(source)]
-        ):
+        if any(holdings.status_of(name).last_attempt is None for name in chain[: chain.index(source)]):
             return None  # as for today's value: an earlier source's first run decides
         have: set[str] | None = None
         for name in chain[: chain.index(source) + 1]:
-            held = self.holds_next(name, entries, now)
+            held = self.holds_next(name, holdings, now)
             have = held if have is None else have | held
         if have is not None and all(item in have for item in self.wanted(source)):
             return None
-        state = status.get(source) or SourceStatus(source=source)
+        state = holdings.status_of(source)
         asked = state.next_attempt if state.next_attempt and state.next_attempt >= start else None
         for minutes in POLLS:
             due = start + timedelta(minutes=minutes)

@@ -1,93 +1,12 @@
-"""TICKER_REDIS_URL, parsed and turned into a client: one server, Sentinel, or Cluster.
-
-``redis://`` / ``rediss://`` / ``unix://``                          one server (redis-py's own URL parser)
-``redis+sentinel://[[user]:password@]h:p[,h:p...]/service[/db]``   Sentinels, asked for the primary
-``redis+cluster://[[user]:password@]h:p[,h:p...]``                 a Redis Cluster, from seed nodes
-(``rediss+sentinel://`` and ``rediss+cluster://``: TLS). The password is the data nodes'.
-
-``parse`` knows no Redis and is what settings validation runs; ``connect`` builds the client.
-"""
+"""A Redis client from a parsed TICKER_REDIS_URL (``ticker.redis_url``): one server, Sentinel, or Cluster."""
 
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any, Literal
-from urllib.parse import unquote
+from typing import Any
 
-SINGLE = ("redis://", "rediss://", "unix://")
-SENTINEL = ("redis+sentinel://", "rediss+sentinel://")
-CLUSTER = ("redis+cluster://", "rediss+cluster://")
-MASK = "***"
-# scheme://user:PASSWORD@host: the password runs to the LAST "@" before the path, as redis-py and ``parse`` read
-# it (a password may hold an unescaped "@"); and ?password=PASSWORD, redis-py's other way (unix:// has no other)
-_URL_PASSWORD = re.compile(r"(//[^/@:\s]*:)[^/\s]*@")
-_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#\s\"']*", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Target:
-    mode: Literal["single", "sentinel", "cluster"]
-    url: str
-    hosts: tuple[tuple[str, int], ...] = ()
-    service: str = ""
-    db: int = 0
-    username: str | None = None
-    password: str | None = None
-    tls: bool = False
-
-
-def mask_url_passwords(text: str) -> str:
-    """Every password in ``text`` as ``***``: ``redis://user:***@host:6379/0``, ``unix:///r.sock?password=***``."""
-    return _QUERY_PASSWORD.sub(rf"\g<1>{MASK}", _URL_PASSWORD.sub(rf"\g<1>{MASK}@", text))
-
-
-def parse(url: str) -> Target:
-    """Raise ValueError with a message fit for the operator on anything malformed."""
-    if url.startswith(SINGLE):
-        return Target("single", url)
-    if not url.startswith(SENTINEL + CLUSTER):
-        raise ValueError(
-            "must start with redis://, rediss://, unix://, redis+sentinel://, rediss+sentinel://, "
-            "redis+cluster:// or rediss+cluster://"
-        )
-    scheme, _, rest = url.partition("://")
-    mode: Literal["sentinel", "cluster"] = "sentinel" if scheme.endswith("+sentinel") else "cluster"
-    netloc, _, path = rest.partition("/")
-    username = password = None
-    if "@" in netloc:
-        auth, _, netloc = netloc.rpartition("@")
-        user, colon, secret = auth.partition(":")
-        if not colon:
-            raise ValueError(f"credentials are [user]:password@, got {scheme}://{user[:1]}...@")
-        username, password = unquote(user) or None, unquote(secret) or None
-    hosts = tuple(_host_port(part) for part in netloc.split(","))
-    parts = [p for p in path.split("/") if p]
-    service, db = "", 0
-    if mode == "sentinel":
-        if not parts:
-            raise ValueError(f"{scheme}:// needs a service name: {scheme}://host:26379/mymaster[/db]")
-        service = unquote(parts[0])
-        if len(parts) > 2:
-            raise ValueError(f"{scheme}:// takes /service_name[/db], got /{path}")
-        if len(parts) == 2:
-            if not parts[1].isdigit():
-                raise ValueError(f"database must be a number, got {parts[1]!r}")
-            db = int(parts[1])
-    elif parts:
-        raise ValueError(f"{scheme}:// takes no path (a cluster has database 0 only), got /{path}")
-    return Target(mode, url, hosts, service, db, username, password, scheme.startswith("rediss"))
-
-
-def _host_port(part: str) -> tuple[str, int]:
-    host, colon, port = part.strip().rpartition(":")
-    host = host.strip("[]")  # [::1]:26379
-    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"expected host:port, got {part!r}")
-    return host, int(port)
-
+from ticker.redis_url import Target, parse
 
 # --- building the client (the only place besides redis_store that imports redis) ------------------
 

@@ -20,11 +20,11 @@ from collections.abc import Callable
 from aiohttp import HttpVersion11, web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from ticker.appkeys import CLOSING, CORS, METRICS, SETTINGS, SNAPSHOT, STREAM_HUB
-from ticker.fanout import Hub, Sub, event
-from ticker.query import Query, parse_query
-from ticker.snapshot import Snapshot
-from ticker.views import error_response
+from ticker.render.query import Query, parse_query
+from ticker.render.snapshot import Snapshot
+from ticker.web.appkeys import CLOSING, CORS, METRICS, SETTINGS, SNAPSHOT, STREAM_HUB
+from ticker.web.fanout import Hub, Sub, event
+from ticker.web.views import error_response
 
 RETRY_MS = 5000
 RETRY_AFTER = 30  # seconds a refused subscriber is asked to wait

@@ -9,7 +9,10 @@ from importlib import resources
 from aiohttp import web
 
 from ticker import __version__
-from ticker.appkeys import (
+from ticker.models import Error, Health
+from ticker.render.query import QueryError, parse_query
+from ticker.render.snapshot import View
+from ticker.web.appkeys import (
     CACHE_POLICY,
     CLOCK,
     CORS,
@@ -21,11 +24,8 @@ from ticker.appkeys import (
     STORE,
     SUPERVISOR,
 )
-from ticker.models import Error, Health
-from ticker.query import QueryError, parse_query
-from ticker.readiness import report
-from ticker.respond import ALLOW_HEADERS, Cors
-from ticker.snapshot import View
+from ticker.web.readiness import report
+from ticker.web.respond import ALLOW_HEADERS, Cors
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

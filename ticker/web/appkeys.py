@@ -7,17 +7,17 @@ import asyncio
 import aiohttp
 from aiohttp import web
 
-from ticker.backfill import Backfill
 from ticker.clock import Clock
-from ticker.crosscheck import CrossCheck
-from ticker.fanout import Hub
+from ticker.fetch.backfill import Backfill
+from ticker.fetch.crosscheck import CrossCheck
+from ticker.fetch.refresh import Refresher
 from ticker.metrics import Metrics
-from ticker.refresh import Refresher
-from ticker.respond import CachePolicy, Cors, Responder
+from ticker.render.snapshot import Snapshot, View
 from ticker.settings import Settings
-from ticker.snapshot import Snapshot, View
-from ticker.store import Store
+from ticker.store.store import Store
 from ticker.tasks import Supervisor
+from ticker.web.fanout import Hub
+from ticker.web.respond import CachePolicy, Cors, Responder
 
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")

@@ -20,16 +20,16 @@ from typing import Literal
 import aiohttp
 
 from providers.base import FormatError, Provider, ProviderError, Rate, Record, Temperature
-from ticker import history
-from ticker.attempts import RetryPolicy as RetryPolicy  # re-exported: callers build runs with it
-from ticker.attempts import fetch_with_retries
 from ticker.clock import Clock, astana_date
+from ticker.fetch.attempts import RetryPolicy as RetryPolicy  # re-exported: callers build runs with it
+from ticker.fetch.attempts import fetch_with_retries
+from ticker.fetch.plan import Planner, Run
+from ticker.fetch.validate import Validator
 from ticker.metrics import Metrics
-from ticker.plan import Planner, Run
 from ticker.settings import Settings
 from ticker.state import Entry, SourceStatus, ahead, confirm, current, item_of, key_of, older, why_not_current
-from ticker.store import Store
-from ticker.validate import Validator
+from ticker.store import history
+from ticker.store.store import Store
 
 log = logging.getLogger("ticker.fetch")
 
@@ -72,7 +72,7 @@ class Refresher:
     # --- what is due ------------------------------------------------------------------------------
 
     def due(self, source: str) -> Run | None:
-        run = self.planner.plan(source, self.store.entries, self.store.status, self.clock())
+        run = self.planner.plan(source, self.store, self.clock())
         return run if run is not None and run.due <= self.clock() else None
 
     def poke(self) -> list[asyncio.Task[Outcome]]:
@@ -200,7 +200,7 @@ class Refresher:
     def _newest(self, source: str) -> dict[str, Entry]:
         """The newest value held per item (by the date or instant it is for)."""
         newest: dict[str, Entry] = {}
-        for entry in self.store.entries.get(source, {}).values():
+        for entry in self.store.held(source).values():
             have = newest.get(item_of(entry.record))
             if have is None or _when(entry.record) > _when(have.record):
                 newest[item_of(entry.record)] = entry
@@ -210,7 +210,7 @@ class Refresher:
         """Store what the answer brought, where it tells something: an older observation never replaces a
         newer one, nothing dated beyond tomorrow is kept, and a value we hold already that is no longer
         current is not stamped as confirmed now (it was current when it was stored, and stays so)."""
-        old = self.store.entries.get(source, {})
+        old = self.store.held(source)
         stale_after = self.planner.stale_after[source]
         tomorrow = astana_date(now) + timedelta(days=1)
         keep = []
@@ -236,7 +236,7 @@ class Refresher:
         return [item for item in self.planner.wanted(source) if item not in got]
 
     def _status(self, source: str) -> SourceStatus:
-        return self.store.status.get(source) or SourceStatus(source=source)
+        return self.store.status_of(source)
 
     async def _succeeded(
         self,
@@ -266,7 +266,7 @@ class Refresher:
         status = self._status(source)
         failures = status.failures + 1
         extra = {"source": source, "outcome": "failed", "error": str(exc)}
-        if status.failures == 0 and self.store.entries.get(source):
+        if status.failures == 0 and self.store.held(source):
             log.warning("%s: fetch failed, keeping the last good data: %s", source, exc, extra=extra)
         elif status.failures == 0:
             log.warning("no data yet from %s: %s", source, exc, extra=extra)
@@ -289,9 +289,9 @@ class Refresher:
         start without network (or behind a proxy, or with a wrong base URL) looks like, and what to check."""
         chain = self.planner.chain_of(source)
         kind = "rates" if self.planner.is_rates(source) else "weather"
-        if kind in self._told_all_failed or any(self.store.entries.get(name) for name in chain):
+        if kind in self._told_all_failed or any(self.store.held(name) for name in chain):
             return
-        if not all((status := self.store.status.get(name)) is not None and status.failures for name in chain):
+        if not all(self.store.status_of(name).failures for name in chain):
             return
         self._told_all_failed.add(kind)
         log.warning(

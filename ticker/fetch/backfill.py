@@ -11,7 +11,7 @@ Politeness and priority:
   key the strip's runs use; once answered it is kept until it lapses, so a replica that has not heard of the
   date yet skips it; a failed date's claim is released for a later pass.
 
-Resumable: the dates asked are those the store's history lacks (ticker/history.py plans them), so a restart asks
+Resumable: the dates asked are those the store's history lacks (ticker/store/history.py plans them), so a restart asks
 nothing it has. A failed date is not stored and is asked again by a later pass; a pass ends early after a few
 failures in a row, or when NBK says to come back later. What NBK answers is stored under the date its document
 names, never under another.
@@ -32,15 +32,15 @@ import aiohttp
 
 from providers.base import ProviderError
 from providers.nbk import Nbk
-from ticker import history
 from ticker.clock import Clock, astana_date
+from ticker.fetch.refresh import Refresher
 from ticker.metrics import Metrics
-from ticker.refresh import Refresher
 from ticker.settings import Settings
 from ticker.state import item_of
-from ticker.store import Store
+from ticker.store import history
+from ticker.store.store import Store
 
-log = logging.getLogger("ticker.history")
+log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
 CLAIM_TTL = 600.0  # seconds a date stays claimed after it was asked: longer than an announcement takes to arrive
 FAILURES_IN_A_ROW = 3  # then the pass ends: NBK is down, the next pass tries again
@@ -157,7 +157,7 @@ class Backfill:
         self.pacer = Pacer(settings.history.rate, clock, sleep)
         self.owner = uuid.uuid4().hex
         self.shared_pace = (
-            SharedPace(settings.history.rate, store, self.owner, clock, sleep) if store.shared is not None else None
+            SharedPace(settings.history.rate, store, self.owner, clock, sleep) if store.shared_backend else None
         )
         self._answered: set[date] = set()  # dates NBK answered in this process: what they lacked, they lack
 
@@ -202,7 +202,7 @@ class Backfill:
         return done
 
     def _currencies(self) -> list[str]:
-        seen = (item_of(entry.record) for entry in self.store.entries.get(history.SOURCE, {}).values())
+        seen = (item_of(entry.record) for entry in self.store.held(history.SOURCE).values())
         return history.published(self.store.history, self.settings.currencies, seen)
 
     def _lacks(self, day: date) -> bool:

@@ -17,7 +17,7 @@ from aiohttp import hdrs, web
 from multidict import CIMultiDict, istr
 
 from ticker.clock import Clock
-from ticker.snapshot import JSON, Rendered, Snapshot
+from ticker.render.snapshot import JSON, Rendered, Snapshot
 
 try:
     import brotli

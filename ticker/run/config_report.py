@@ -23,9 +23,9 @@ from pydantic.fields import FieldInfo
 from pydantic_core import to_jsonable_python
 
 from ticker import __version__
-from ticker.redis_connect import MASK, mask_url_passwords
+from ticker.redis_url import MASK, mask_url_passwords
+from ticker.run.startup import startup_warnings
 from ticker.settings import ENV_PREFIX, Settings, unknown_variables
-from ticker.startup import startup_warnings
 
 _SECRET_NAME = re.compile(r"(^|_)(password|passwd|secret|token|key)$")
 

@@ -1,9 +1,10 @@
 """The freshness policy, driven by a table: items, sources, readings and instants in, decisions out.
 
-Every expected value is worked out by hand from the rules the README states ("What current means"), never from
-the code: a rate is current on the Astana date it is in force on; a reading until observed_at + its source's
-cadence (Open-Meteo's answer says 900 s; MET Norway's steps are hourly) + STALE_AFTER (default 2 x INTERVAL);
-per item the newest reading wins; a failing source is asked again within 10 minutes at most. Astana is UTC+5.
+Every expected value is worked out by hand from the rules the README states (its section on what "current"
+means), never from the code: a rate is current on the Astana date it is in force on; a reading until
+observed_at + its source's cadence (Open-Meteo's answer says 900 s; MET Norway's steps are hourly) +
+STALE_AFTER (default 2 x INTERVAL); per item the newest reading wins; a failing source is asked again within
+10 minutes at most. Astana is UTC+5.
 """
 
 from __future__ import annotations

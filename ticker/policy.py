@@ -2,7 +2,7 @@
 responsible for it now, which source to ask next and when, and what an answer keeps. The planner, the
 refresher, the strip, /readyz and the cross-check ask a ``Policy``; none of them re-derives it.
 
-What "current" means (README, "What current means"):
+What "current" means (the README's section "Time"):
 
 - A rate is current on the Astana date it is in force on; a rate dated after today is tomorrow's (``next``),
   current from Astana midnight. Among current rates the first source in the chain wins (NBK is official).

@@ -16,7 +16,8 @@ table below, or --tests) with `pytest -x -q -p no:cacheprovider` under a per-mut
 records killed (a test failed, or the run timed out) or survived; a survivor is tried once more against a wider,
 slower set (SECOND_TIER: simulated days, whole pipelines) and counts as killed-2nd if that notices. Each run is
 pytest in a process forked from the runner, which has the libraries loaded already (ticker and providers are
-imported afresh in each child, mutated), so a mutant costs about a second on an idle machine. The file is
+imported afresh in each child, mutated), so a mutant costs about a second on an idle machine (the children's
+output goes to $MUTATION_SWEEP_LOG where that is set, else nowhere). The file is
 written back after every
 mutant and on any exit (Ctrl-C, SIGTERM, an error). The summary names each survivor as
 file:line  original -> mutant; --json keeps the results for --recheck, which tries the survivors again
@@ -291,7 +292,7 @@ def run_tests(tests: list[str], timeout: float) -> str:
         try:
             os.setsid()
             os.chdir(ROOT)
-            null = os.open(os.devnull, os.O_WRONLY)
+            null = os.open(os.environ.get("MUTATION_SWEEP_LOG", os.devnull), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
             os.dup2(null, 1)
             os.dup2(null, 2)
             import pytest
@@ -349,7 +350,8 @@ class Trials:
         self.timeout = timeout
         self.baselines: dict[str, float] = {}
 
-    def run(self, tests: list[str]) -> str:
+    def baseline(self, tests: list[str]) -> None:
+        """Run on the unmutated code, once per set: it must pass, and it sets the timeout."""
         key = " ".join(tests)
         if key not in self.baselines:
             started = time.monotonic()
@@ -357,7 +359,9 @@ class Trials:
                 sys.exit(f"the unmutated code fails {key}: fix that first")
             self.baselines[key] = time.monotonic() - started
             print(f"baseline {key}: {self.baselines[key]:.1f} s", flush=True)
-        return run_tests(tests, self.timeout or max(20.0, 4 * self.baselines[key]))
+
+    def run(self, tests: list[str]) -> str:
+        return run_tests(tests, self.timeout or max(20.0, 4 * self.baselines[" ".join(tests)]))
 
 
 KILLED = ("killed", "timeout", "killed-2nd")
@@ -368,6 +372,10 @@ def sweep(mutants: list[Mutant], override: list[str] | None, timeout: float | No
     for n, mutant in enumerate(mutants, 1):
         path = ROOT / mutant.path
         tests = tests_for(mutant.path, override)
+        wider = [] if override else [t for t in SECOND_TIER if t not in tests]
+        trials.baseline(tests)
+        if wider:
+            trials.baseline(wider)
         mutated = apply(mutant, path.read_text("utf-8"))
         if mutated is None:
             mutant.outcome = "gone"  # the code it mutated was changed since
@@ -375,8 +383,7 @@ def sweep(mutants: list[Mutant], override: list[str] | None, timeout: float | No
             try:
                 restorer.write(path, mutated)
                 mutant.outcome = trials.run(tests)
-                wider = [t for t in SECOND_TIER if t not in tests]
-                if mutant.outcome == "survived" and not override and wider and trials.run(wider) != "survived":
+                if mutant.outcome == "survived" and wider and trials.run(wider) != "survived":
                     mutant.outcome = "killed-2nd"
             finally:
                 restorer.restore()

@@ -55,9 +55,13 @@ FAST_TESTS: dict[str, list[str]] = {
     "ticker/render/fragment.py": ["tests/test_formats.py"],
     "providers/nbk.py": ["tests/test_nbk.py", "tests/test_nbk_answers.py"],
     "providers/cbr.py": ["tests/test_cbr.py", "tests/test_nbk.py", "tests/test_nbk_answers.py"],
-    "ticker/web/respond.py": ["tests/test_conditions.py", "tests/test_http.py"],
-    "ticker/web/history_view.py": ["tests/test_history.py"],
-    "ticker/store/history.py": ["tests/test_backfill.py", "tests/test_history.py"],
+    "ticker/web/respond.py": ["tests/test_http.py", "tests/test_conditional_requests.py", "tests/test_formats.py"],
+    "ticker/web/history_view.py": [
+        "tests/test_history.py",
+        "tests/test_history_requests.py",
+        "tests/test_conditional_requests.py",
+    ],
+    "ticker/store/history.py": ["tests/test_backfill.py", "tests/test_history.py", "tests/test_history_requests.py"],
 }
 # A fast survivor is tried once more against these (slower: simulated days, whole pipelines) before it counts.
 SECOND_TIER = [

@@ -49,7 +49,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # The fast tests that hold each file's behaviour (pure or injected-clock; each run takes a second or two).
 FAST_TESTS: dict[str, list[str]] = {
     "ticker/policy.py": ["tests/test_policy.py", "tests/test_policy_boundaries.py"],
-    "ticker/state.py": ["tests/test_policy.py", "tests/test_policy_boundaries.py", "tests/test_store.py"],
+    "ticker/state.py": [
+        "tests/test_policy.py",
+        "tests/test_policy_boundaries.py",
+        "tests/test_store.py",
+        "tests/test_source_status_merge.py",
+    ],
     "ticker/render/strip.py": ["tests/test_policy.py", "tests/test_policy_boundaries.py", "tests/test_api.py"],
     "ticker/render/textline.py": ["tests/test_formats.py"],
     "ticker/render/fragment.py": ["tests/test_formats.py"],

@@ -49,3 +49,12 @@ async def test_if_none_match_star_is_not_modified(client: Client, route: str) ->
         assert await star.read() == b""
         assert star.headers["ETag"] == plain.headers["ETag"]
     assert (await client.get(route, headers={"If-None-Match": '"other"'})).status == 200
+
+
+async def test_if_modified_since_without_a_last_modified_is_answered_in_full(client: Client) -> None:
+    # history has an ETag and no Last-Modified: a date can never prove it unchanged
+    route = "/v1/rates/history?currency=USD"
+    assert "Last-Modified" not in (await client.get(route)).headers
+    resp = await client.get(route, headers={"If-Modified-Since": "Wed, 01 Apr 2026 10:15:00 GMT"})
+    assert resp.status == 200
+    assert (await resp.json())["currency"] == "USD"

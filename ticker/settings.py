@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from importlib import resources
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, create_model, field_validator
@@ -12,6 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from providers import REGISTRY, names_of
 from providers.base import Kind, Location, SourceConfig
+from providers.nbk import PUBLISHED as NBK_CURRENCIES
 from ticker.redis_url import mask_url_passwords
 from ticker.redis_url import parse as parse_redis_url
 
@@ -63,16 +65,40 @@ class History(BaseModel):
     rate: float = Field(default=2, gt=0, le=1000, description="backfill requests per second to NBK, at most")
 
 
-DEFAULT_CITIES = [
-    City(id="astana", name="Astana", latitude=51.1801, longitude=71.446, names={"ru": "Астана", "kk": "Астана"}),
-    City(
-        id="almaty",
-        name="Almaty",
-        latitude=43.2565,
-        longitude=76.9285,
-        names={"ru": "Алматы", "kk": "Алматы"},
-    ),
-]
+def _catalog() -> dict[str, City]:
+    """The built-in cities (ticker/cities.json): the three of republican significance, then the regional centres."""
+    text = resources.files("ticker").joinpath("cities.json").read_text(encoding="utf-8")
+    return {city.id: city for city in (City.model_validate(item) for item in json.loads(text))}
+
+
+CATALOG = _catalog()
+DEFAULT_CITIES = [CATALOG["astana"], CATALOG["almaty"]]
+
+
+def resolve_cities(value: object) -> object:
+    """``all``, ids (comma-separated or a JSON list) and JSON city objects, mixed: catalog ids become cities."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() == "all":
+            return list(CATALOG.values())
+        if text.startswith(("[", "{")):
+            try:
+                value = json.loads(text)
+            except ValueError as exc:
+                raise ValueError(f"not valid JSON: {exc}") from exc
+        else:
+            value = [part.strip() for part in text.split(",") if part.strip()]
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        return value
+    unknown = [item for item in value if isinstance(item, str) and item.strip().lower() not in CATALOG]
+    if unknown:
+        raise ValueError(
+            f"unknown city ids {unknown}; the catalog has: {', '.join(CATALOG)} (or `all`, or a JSON object "
+            '{"id","name","latitude","longitude"} for any other place)'
+        )
+    return [CATALOG[item.strip().lower()] if isinstance(item, str) else item for item in value]
 
 
 class _Settings(BaseSettings):
@@ -88,7 +114,8 @@ class _Settings(BaseSettings):
     max_requests: int = Field(default=0, ge=0)  # `serve --workers N`: replace a worker after ~this many (0: never)
     # lists of names: a JSON list (["USD","EUR"]) or, as people also write them, USD,EUR
     currencies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["USD", "EUR", "RUB", "CNY"])
-    cities: list[City] = Field(default_factory=lambda: list(DEFAULT_CITIES))
+    # catalog ids (astana,almaty or a JSON list), `all`, or JSON city objects for other places, mixed
+    cities: Annotated[list[City], NoDecode] = Field(default_factory=lambda: list(DEFAULT_CITIES))
     rate_sources: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(names_of("rates")))
     weather_sources: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(names_of("weather")))
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
@@ -102,16 +129,23 @@ class _Settings(BaseSettings):
 
     @field_validator("currencies", "rate_sources", "weather_sources", "cors_origins", mode="before")
     @classmethod
-    def _name_list(cls, value: object) -> object:
+    def _name_list(cls, value: object, info: ValidationInfo) -> object:
         if not isinstance(value, str):
             return value
         text = value.strip()
+        if text.lower() == "all" and info.field_name == "currencies":
+            return list(NBK_CURRENCIES)  # every currency NBK publishes, in NBK's order
         if text.startswith("["):
             try:
                 return json.loads(text)
             except ValueError as exc:
                 raise ValueError(f"not a valid JSON list: {exc}") from exc
         return [part.strip() for part in text.split(",") if part.strip()]
+
+    @field_validator("cities", mode="before")
+    @classmethod
+    def _city_list(cls, value: object) -> object:
+        return resolve_cities(value)
 
     @field_validator("redis_url")
     @classmethod

@@ -18,8 +18,9 @@ from ticker.redis_url import mask_url_passwords
 from ticker.redis_url import parse as parse_redis_url
 
 ENV_PREFIX = "TICKER_"
-SECTIONS = (*REGISTRY, "cross_check", "history")  # the nested sections (TICKER_NBK__INTERVAL), one per provider
+SECTIONS = (*REGISTRY, "cross_check", "history", "air")  # the nested sections (TICKER_NBK__INTERVAL), one per provider
 LANGS = ("en", "ru", "kk")
+CHAINS: dict[str, Kind] = {"rate_sources": "rates", "weather_sources": "weather", "air_sources": "air"}
 MAX_HISTORY_DAYS = 3660  # ten years and the leap days
 _CITY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
@@ -63,6 +64,16 @@ class History(BaseModel):
 
     days: int = Field(default=365, ge=0, le=MAX_HISTORY_DAYS, description="days of rates kept filled; 0: no history")
     rate: float = Field(default=2, gt=0, le=1000, description="backfill requests per second to NBK, at most")
+
+
+class Air(BaseModel):
+    """How air quality is shown (TICKER_AIR__INDEX); which sources fetch it is TICKER_AIR_SOURCES."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    index: Literal["us", "european"] = Field(
+        default="us", description="the headline index: US EPA AQI (0-500) or the European AQI (0-100+)"
+    )
 
 
 def _catalog() -> dict[str, City]:
@@ -118,6 +129,7 @@ class _Settings(BaseSettings):
     cities: Annotated[list[City], NoDecode] = Field(default_factory=lambda: list(DEFAULT_CITIES))
     rate_sources: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(names_of("rates")))
     weather_sources: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(names_of("weather")))
+    air_sources: Annotated[list[str], NoDecode] = Field(default_factory=list)  # off until an operator turns it on
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
     sse_heartbeat: float = Field(default=15, gt=0, le=300)
     sse_max_clients: int = Field(default=20000, ge=1)  # per process; past it /v1/stream answers 503
@@ -126,8 +138,9 @@ class _Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     cross_check: CrossCheck = Field(default_factory=CrossCheck)
     history: History = Field(default_factory=History)
+    air: Air = Field(default_factory=Air)
 
-    @field_validator("currencies", "rate_sources", "weather_sources", "cors_origins", mode="before")
+    @field_validator("currencies", "rate_sources", "weather_sources", "air_sources", "cors_origins", mode="before")
     @classmethod
     def _name_list(cls, value: object, info: ValidationInfo) -> object:
         if not isinstance(value, str):
@@ -174,15 +187,17 @@ class _Settings(BaseSettings):
             raise ValueError("must be a non-empty list with unique ids")
         return value
 
-    @field_validator("rate_sources", "weather_sources")
+    @field_validator("rate_sources", "weather_sources", "air_sources")
     @classmethod
     def _chain(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        kind: Kind = "rates" if info.field_name == "rate_sources" else "weather"
+        kind = CHAINS[str(info.field_name)]
         allowed = names_of(kind)
         unknown = [name for name in value if name not in allowed]
         if unknown:
             raise ValueError(f"unknown {kind} sources {unknown}; allowed: {', '.join(allowed)}")
-        if not value or len(set(value)) != len(value):
+        if len(set(value)) != len(value):
+            raise ValueError("must be a list without duplicates")
+        if not value and kind != "air":  # air is optional: an empty chain turns it off
             raise ValueError("must be a non-empty list without duplicates")
         return value
 
@@ -201,7 +216,15 @@ class _Settings(BaseSettings):
 
     @property
     def source_names(self) -> list[str]:
-        return [*self.rate_sources, *self.weather_sources]
+        return [*self.rate_sources, *self.weather_sources, *self.air_sources]
+
+    def chain(self, kind: Kind) -> list[str]:
+        """The configured sources of one kind, in chain order (empty for air while it is off)."""
+        return {"rates": self.rate_sources, "weather": self.weather_sources, "air": self.air_sources}[kind]
+
+    @property
+    def air_on(self) -> bool:
+        return bool(self.air_sources)
 
     def source_config(self, name: str) -> SourceConfig:
         if name not in REGISTRY:

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from providers.base import Rate, Record, Temperature
+from providers.base import AirQuality, Rate, Record, Temperature
 from ticker.clock import astana_date, midnight
 
 Entries = dict[str, "Entry"]
@@ -30,7 +30,7 @@ class Entry(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     source: str
-    record: Rate | Temperature
+    record: Rate | Temperature | AirQuality
     fetched_at: datetime
     changed_at: datetime
 
@@ -81,7 +81,8 @@ def day_of(key: str) -> date | None:
 def current(record: Record, now: datetime, stale_after: timedelta) -> bool:
     if isinstance(record, Rate):
         return record.valid_on == astana_date(now)
-    return record.temperature is not None and now < record.observed_at + stale_after
+    present = not record.empty if isinstance(record, AirQuality) else record.temperature is not None
+    return present and now < record.observed_at + stale_after
 
 
 def stale_at(record: Record, stale_after: timedelta) -> datetime:
@@ -106,7 +107,7 @@ def why_not_current(records: Iterable[Record], now: datetime, stale_after: timed
         if not past:
             return f"no rate for {today.isoformat()}, only for {max(rates).isoformat()}"
         return f"newest data dated {max(past).isoformat()}, today is {today.isoformat()}"
-    observed = [r.observed_at for r in held if isinstance(r, Temperature)]
+    observed = [r.observed_at for r in held if not isinstance(r, Rate)]
     if observed:
         return f"newest observation {max(observed):%Y-%m-%dT%H:%M}Z, more than {stale_after.total_seconds():g} s ago"
     return "no data yet"
@@ -114,7 +115,7 @@ def why_not_current(records: Iterable[Record], now: datetime, stale_after: timed
 
 def older(record: Record, held: Record) -> bool:
     """An observation from before the one held (it never replaces it)."""
-    return isinstance(record, Temperature) and isinstance(held, Temperature) and record.observed_at < held.observed_at
+    return not isinstance(record, Rate) and not isinstance(held, Rate) and record.observed_at < held.observed_at
 
 
 def ahead(record: Record, now: datetime) -> bool:

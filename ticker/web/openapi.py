@@ -267,8 +267,9 @@ def _spec(currencies: tuple[str, ...], cities: tuple[str, ...]) -> dict[str, Any
             "title": "ticker",
             "version": __version__,
             "description": "KZT exchange rates and city temperatures, as a header strip for web pages. "
-            f"Rate sources: {_sources('rates')}. Weather sources: {_sources('weather')}. "
-            "`TICKER_RATE_SOURCES` and `TICKER_WEATHER_SOURCES` choose and order them.\n\n"
+            f"Rate sources: {_sources('rates')}. Weather sources: {_sources('weather')}. Air-quality sources "
+            f"(off unless `TICKER_AIR_SOURCES` names one): {_sources('air')}. "
+            "`TICKER_RATE_SOURCES`, `TICKER_WEATHER_SOURCES` and `TICKER_AIR_SOURCES` choose and order them.\n\n"
             "Time (Astana is UTC+5): a rate is current on the Astana date it is in force on (NBK dates every "
             "calendar day; CBR's Saturday document is in force through Monday); a rate dated tomorrow is never "
             "current, it is `next` until Astana midnight, when it becomes `rate` without a fetch. A temperature "

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
+from providers import REGISTRY
 from providers.base import Rate
 from ticker.clock import astana_at, astana_date, midnight
 from ticker.settings import Settings
@@ -58,8 +59,7 @@ class Planner:
         }
 
     def chain_of(self, source: str) -> Sequence[str]:
-        rates = self.settings.rate_sources
-        return rates if source in rates else self.settings.weather_sources
+        return self.settings.chain(REGISTRY[source].kind)
 
     def is_rates(self, source: str) -> bool:
         return source in self.settings.rate_sources

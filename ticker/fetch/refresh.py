@@ -19,7 +19,8 @@ from typing import Literal
 
 import aiohttp
 
-from providers.base import FormatError, Provider, ProviderError, Rate, Record, Temperature
+from providers import REGISTRY
+from providers.base import AirQuality, FormatError, Provider, ProviderError, Rate, Record, Temperature
 from ticker.clock import Clock, astana_date
 from ticker.fetch.attempts import RetryPolicy as RetryPolicy  # re-exported: callers build runs with it
 from ticker.fetch.attempts import fetch_with_retries
@@ -182,7 +183,7 @@ class Refresher:
     def _validate(self, source: str, records: Sequence[Record]) -> list[Record]:
         """The values fit to keep: no nulls, nothing impossible, implausible jumps held back once."""
         wanted = set(self.planner.wanted(source))
-        usable = [r for r in records if not (isinstance(r, Temperature) and r.temperature is None)]
+        usable = [r for r in records if not _empty(r)]
         for key in sorted(wanted - {item_of(r) for r in usable}):
             if (source, key) not in self._missing:  # once per process: a typo, or a city the model lacks
                 self._missing.add((source, key))
@@ -288,7 +289,7 @@ class Refresher:
         """One line, once per kind, when every source of a chain has failed and none holds any data: what a first
         start without network (or behind a proxy, or with a wrong base URL) looks like, and what to check."""
         chain = self.planner.chain_of(source)
-        kind = "rates" if self.planner.is_rates(source) else "weather"
+        kind = REGISTRY[source].kind
         if kind in self._told_all_failed or any(self.store.held(name) for name in chain):
             return
         if not all(self.store.status_of(name).failures for name in chain):
@@ -320,6 +321,15 @@ class Refresher:
             with contextlib.suppress(Exception):
                 await self.store.release(key, self.owner)
         self._claimed.clear()
+
+
+def _empty(record: Record) -> bool:
+    """A null from the upstream never replaces a value (a temperature without one, air without any)."""
+    return (
+        record.temperature is None
+        if isinstance(record, Temperature)
+        else isinstance(record, AirQuality) and record.empty
+    )
 
 
 def _when(record: Record) -> datetime | date:

@@ -10,13 +10,9 @@ better category, as 50 is on the US scale. The category is that of the whole num
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
 
-Index = Literal["us", "european"]
-Category = Literal[
-    "good", "moderate", "unhealthy_for_sensitive", "unhealthy", "very_unhealthy", "hazardous",
-    "fair", "poor", "very_poor", "extremely_poor",
-]  # fmt: skip
+from ticker.models import AirCategory as Category
+from ticker.models import AirIndex as Index
 
 # (highest whole value of the category, category), ascending; above the last bound the last category
 BANDS: dict[Index, tuple[tuple[int, Category], ...]] = {
@@ -27,7 +23,6 @@ BANDS: dict[Index, tuple[tuple[int, Category], ...]] = {
     "european": ((20, "good"), (40, "fair"), (60, "moderate"), (80, "poor"), (100, "very_poor")),
 }  # fmt: skip
 ABOVE: dict[Index, Category] = {"us": "hazardous", "european": "extremely_poor"}
-LABEL: dict[Index, str] = {"us": "AQI", "european": "EAQI"}  # how the text line and the widget name the index
 
 WORDS: dict[str, dict[Category, str]] = {
     "en": {
@@ -48,16 +43,11 @@ WORDS: dict[str, dict[Category, str]] = {
 }  # fmt: skip
 
 
-def shown(value: float) -> int:
-    """The whole number a reader sees: half away from zero, in decimal (100.5 is 101)."""
-    return int(Decimal(repr(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
 def category(value: float | None, index: Index) -> Category | None:
     """The category of ``value`` on ``index``'s breakpoints; None for no value."""
     if value is None:
         return None
-    whole = shown(value)
+    whole = Decimal(repr(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP)  # as shown: half away from zero
     for highest, name in BANDS[index]:
         if whole <= highest:
             return name

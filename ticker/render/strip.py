@@ -13,12 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from providers.base import Rate, Temperature
+from providers.base import Kind, Rate, Temperature
 from ticker.clock import astana_date
-from ticker.models import NextRate, RateItem, WeatherItem
+from ticker.models import AirItem, NextRate, RateItem, WeatherItem
+from ticker.render.air import air_item
 from ticker.render.query import Query
 from ticker.settings import Settings
 from ticker.state import Entry, Holdings, current, current_from, item_of, stale_at
+
+KINDS: frozenset[Kind] = frozenset(("rates", "weather", "air"))
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Built:
     next_change: datetime | None  # the next instant time alone changes what is shown (a flip, midnight)
     expires_at: datetime | None  # the earliest instant a value shown as current turns stale
     settled: bool  # every item has a value, or every source that could supply it has answered once
+    air: list[AirItem] | None = None  # None while air quality is off
 
 
 class StripBuilder:
@@ -84,7 +88,8 @@ class StripBuilder:
             newest, True, min(since, now), stale_at(newest.record, self._stale_after[source]), following
         ), upcoming
 
-    def build(self, holdings: Holdings, query: Query, now: datetime) -> Built:
+    def build(self, holdings: Holdings, query: Query, now: datetime, kinds: frozenset[Kind] = KINDS) -> Built:
+        """The strip for ``query``; ``kinds`` leaves out what a view does not show (its validators ignore it)."""
         since: list[datetime] = []
         upcoming: list[datetime] = []
         expires: list[datetime] = []
@@ -101,10 +106,19 @@ class StripBuilder:
                 unsettled = True  # some source has not answered yet: worth revalidating soon
 
         weather = []
-        for city_id in query.cities:
+        for city_id in query.cities if "weather" in kinds else ():
             pick, item_upcoming = self._pick(self.settings.weather_sources, city_id, holdings, now)
             note(pick, item_upcoming, self.settings.weather_sources)
             weather.append(self._weather_item(city_id, pick, query.lang))
+        air: list[AirItem] | None = None
+        if self.settings.air_on and "air" in kinds:
+            air = []
+            for city_id in query.cities:
+                pick, item_upcoming = self._pick(self.settings.air_sources, city_id, holdings, now)
+                note(pick, item_upcoming, self.settings.air_sources)
+                name = self._cities[city_id].display_name(query.lang)
+                index = self.settings.air.index
+                air.append(air_item(city_id, name, pick.entry, pick.stale, pick.stale_at, index, query.lang))
         rates = []
         for code in query.currencies:
             pick, item_upcoming = self._pick(self.settings.rate_sources, code, holdings, now)
@@ -118,6 +132,7 @@ class StripBuilder:
             min(upcoming, default=None),
             min(expires, default=None),
             not unsettled,
+            air,
         )
 
     def _weather_item(self, city_id: str, pick: Pick, lang: str) -> WeatherItem:

@@ -13,7 +13,7 @@ from pydantic.json_schema import models_json_schema
 from providers import REGISTRY, names_of
 from providers.base import Kind
 from ticker import __version__
-from ticker.models import Error, Health, History, Rates, Readiness, Ticker, Weather
+from ticker.models import Air, Error, Health, History, Rates, Readiness, Ticker, Weather
 from ticker.render.query import KNOWN
 from ticker.settings import DEFAULT_CITIES, LANGS, Settings
 from ticker.web.appkeys import SETTINGS
@@ -160,7 +160,7 @@ def _sources(kind: Kind) -> str:
 
 def _describe_sources(schemas: dict[str, Any]) -> None:
     """Name the registered sources where the JSON carries a source name."""
-    models: tuple[tuple[str, Kind], ...] = (("RateItem", "rates"), ("WeatherItem", "weather"))
+    models: tuple[tuple[str, Kind], ...] = (("RateItem", "rates"), ("WeatherItem", "weather"), ("AirItem", "air"))
     for model, kind in models:
         field = schemas.get(model, {}).get("properties", {}).get("source")
         if field is not None:
@@ -182,6 +182,14 @@ def _strip_path(model: type, summary: str, parameters: list[dict[str, Any]]) -> 
             },
         }
     }
+
+
+def _air_path(parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    path = _strip_path(
+        Air, "Air quality per city (modelled, not measured), while TICKER_AIR_SOURCES is set", parameters
+    )
+    path["get"]["responses"]["404"] = _json(Error, "Air quality is off (TICKER_AIR_SOURCES is empty)")
+    return path
 
 
 def _format_path(media: str, summary: str, description: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
@@ -244,7 +252,8 @@ def spec(settings: Settings | None = None) -> dict[str, Any]:
 @cache
 def _spec(currencies: tuple[str, ...], cities: tuple[str, ...]) -> dict[str, Any]:
     _, defs = models_json_schema(
-        [(m, "serialization") for m in (Ticker, Rates, Weather, History, Error, Readiness, Health)], ref_template=_REF
+        [(m, "serialization") for m in (Ticker, Rates, Weather, Air, History, Error, Readiness, Health)],
+        ref_template=_REF,
     )
     _describe_sources(defs["$defs"])
     parameters = _parameters(currencies, cities)
@@ -282,6 +291,7 @@ def _spec(currencies: tuple[str, ...], cities: tuple[str, ...]) -> dict[str, Any
             "/v1/ticker": _strip_path(Ticker, "Rates and weather, in configured order", parameters),
             "/v1/rates": _strip_path(Rates, "Rates only", parameters),
             "/v1/weather": _strip_path(Weather, "Weather only", parameters),
+            "/v1/air": _air_path(parameters),
             "/v1/rates/history": _history_path(currencies),
             "/v1/ticker.txt": _format_path("text/plain", "The strip as one line of text", _TEXT, parameters),
             "/v1/ticker.html": _format_path("text/html", "The strip as an HTML fragment", _HTML, parameters),

@@ -5,8 +5,8 @@ turns stale later does not make it unready again: a stale strip beats no strip).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Literal
 
+from providers import REGISTRY
 from ticker.clock import astana_date
 from ticker.models import HistoryProgress, Readiness, SourceReport
 from ticker.settings import Settings
@@ -17,15 +17,17 @@ from ticker.store.store import Store
 
 def report(settings: Settings, store: Store, now: datetime, *, tasks_down: list[str], warnings: list[str]) -> Readiness:
     reports = []
-    ready_kinds = {"rates": False, "weather": False}
+    ready_kinds = {"rates": False, "weather": False}  # air quality, an extra, is reported but never makes it unready
     for source in settings.source_names:
-        kind: Literal["rates", "weather"] = "rates" if source in settings.rate_sources else "weather"
+        kind = REGISTRY[source].kind
         entries = store.held(source)
         status = store.status_of(source)
         stale_after = timedelta(seconds=settings.source_config(source).stale_seconds)
         newest = store.newest_fetch(source)
         holds_current = any(current(e.record, now, stale_after) for e in entries.values())
-        if any(was_current(e, stale_after) or current(e.record, now, stale_after) for e in entries.values()):
+        if kind in ready_kinds and any(
+            was_current(e, stale_after) or current(e.record, now, stale_after) for e in entries.values()
+        ):
             ready_kinds[kind] = True
         reason = None
         if not holds_current:

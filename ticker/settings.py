@@ -215,12 +215,17 @@ class _Settings(BaseSettings):
         return self.history.days > 0 and "nbk" in self.rate_sources
 
     @property
+    def chains(self) -> dict[Kind, list[str]]:
+        """Each kind's sources, in the order they are asked."""
+        return {"rates": self.rate_sources, "weather": self.weather_sources, "air": self.air_sources}
+
+    @property
     def source_names(self) -> list[str]:
-        return [*self.rate_sources, *self.weather_sources, *self.air_sources]
+        return [source for chain in self.chains.values() for source in chain]
 
     def chain(self, kind: Kind) -> list[str]:
         """The configured sources of one kind, in chain order (empty for air while it is off)."""
-        return {"rates": self.rate_sources, "weather": self.weather_sources, "air": self.air_sources}[kind]
+        return self.chains[kind]
 
     @property
     def air_on(self) -> bool:

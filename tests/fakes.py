@@ -44,6 +44,7 @@ from decimal import Decimal
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 from aiohttp import web
 
@@ -135,6 +136,21 @@ def nbk_rss(rates: NbkRates, day: str) -> bytes:
 <generator>Alternate RSS Builder</generator><title>{title}</title><link>www.nationalbank.kz</link>
 <description>{title}</description><language>ru</language><copyright>www.nationalbank.kz</copyright>
 {items}</channel></rss>""".encode()
+
+
+def nbk_rates_of(document: bytes) -> NbkRates:
+    """The rates of an NBK get_rates.cfm document (a trusted sample: tests/samples/nbk), in its order."""
+    root = ElementTree.fromstring(document)
+    return {
+        item.findtext("title", ""): (
+            item.findtext("description", ""), int(item.findtext("quant", "1")), item.findtext("index", ""),
+            item.findtext("change", ""),
+        )
+        for item in root.iter("item")
+    }  # fmt: skip
+
+
+NBK_ALL = SAMPLES / "nbk" / "nbk_get_rates_2026-04-01.xml"  # real: every currency NBK publishes
 
 
 def cbr_xml(day: date, rates: CbrRates | None = None) -> bytes:

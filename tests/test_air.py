@@ -16,10 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpServer
 
+from tests.browser import browser_tab, needs_chromium
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
 from tests.test_stream import next_event
+from tests.test_widget import EMBED, PROBE, page_clock, seen, shadow_of, strip, words
+from ticker.run.app import create_app
 from ticker.web.appkeys import REFRESHER
 
 Client = TestClient[Any, Any]
@@ -73,7 +78,7 @@ async def test_all_three_strip_formats_show_the_index_after_the_temperature(
     ]  # fmt: skip
     text = await (await client.get("/v1/ticker.txt")).text()
     assert text == "Astana: \u22123 °C AQI 74  Almaty: 12 °C AQI 152  USD 478.77  EUR 548.62  RUB 5.87  CNY 69.31"
-    for lang, words, credit in (
+    for lang, said, credit in (
         ("en", ["Moderate", "Unhealthy"], "Air quality: CAMS via Open-Meteo"),
         ("ru", ["Умеренно", "Вредно"], "Качество воздуха: CAMS через Open-Meteo"),
         ("kk", ["Орташа", "Зиянды"], "Ауа сапасы: CAMS, Open-Meteo арқылы"),
@@ -81,7 +86,7 @@ async def test_all_three_strip_formats_show_the_index_after_the_temperature(
         html = await (await client.get(f"/v1/ticker.html?lang={lang}")).text()
         spans = Spans.of(html)
         items = [s for s in spans.items if "ticker-air" in s.classes]
-        assert [s.text for s in items] == [f"AQI 74 {words[0]}", f"AQI 152 {words[1]}"]
+        assert [s.text for s in items] == [f"AQI 74 {said[0]}", f"AQI 152 {said[1]}"]
         assert [s.classes for s in items] == [
             {"ticker-item", "ticker-air", "ticker-aqi-moderate"},
             {"ticker-item", "ticker-air", "ticker-aqi-unhealthy"},
@@ -190,6 +195,51 @@ async def test_all_cities_all_currencies_and_air_are_one_request_per_kind(
     assert len(strip["air"]) == 20 and not any(item["stale"] for item in strip["air"])
     text = await (await client.get("/v1/ticker.txt")).text()
     assert text.count(" AQI ") == 20 and text.endswith("JPY 3.00")
+
+
+@needs_chromium
+async def test_the_widget_shows_air_in_three_languages(
+    aiohttp_server: AiohttpServer, make_settings: SettingsFactory, clock: FakeClock, tmp_path: Path
+) -> None:
+    app = create_app(make_settings(**AIR, currencies=["USD"]), clock=clock, schedule=False)
+    api = await aiohttp_server(app)
+    for source in ("nbk", "open_meteo", "open_meteo_air"):
+        assert await app[REFRESHER].run(source) == "ok", source
+    hosts = "".join(f'<div id="{lang}" data-ticker data-lang="{lang}"></div>' for lang in ("kk", "ru", "en"))
+    html = EMBED.format(
+        title="air", clock=page_clock(clock.now), probe=PROBE, css="", api=str(api.make_url("")).rstrip("/"),
+        script="", body=hosts,
+    )  # fmt: skip
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text=html, content_type="text/html")
+
+    embed = web.Application()
+    embed.router.add_get("/air", page)
+    site = await aiohttp_server(embed)  # another origin than the API's
+    async with browser_tab(tmp_path) as tab:
+        await tab.goto(str(site.make_url("/air")))
+        kk, ru, en = [await shadow_of(tab, host) for host in ("kk", "ru", "en")]
+
+    # each city's index follows its temperature, with the category in words (the colour is a dot beside them)
+    assert strip(en) == [
+        "Astana: \u22123 °C",
+        "● AQI 74 Moderate",
+        "Almaty: 12 °C",
+        "● AQI 152 Unhealthy",
+        "USD 478.77 ▼",
+    ]
+    assert strip(ru)[1::2][:2] == ["● AQI 74 Умеренно", "● AQI 152 Вредно"]
+    assert strip(kk)[1::2][:2] == ["● AQI 74 Орташа", "● AQI 152 Зиянды"]
+    for widget in (kk, ru, en):
+        dots = [n for n in widget.walk() if "ticker-aqi-dot" in n.classes]
+        assert [d.attrs["aria-hidden"] for d in dots] == ["true", "true"]  # colour for the eye, never alone
+        assert len({d.attrs.get("style", "") for d in dots}) == 2  # two categories, two colours
+    # the attribution, in each language, wherever air is shown
+    assert "Air quality: CAMS via Open-Meteo" in words(en.by_class("ticker-credit")[0])
+    assert "Качество воздуха: CAMS через Open-Meteo" in words(ru.by_class("ticker-credit")[0])
+    assert "Ауа сапасы: CAMS, Open-Meteo арқылы" in words(kk.by_class("ticker-credit")[0])
+    assert seen(en.by_class("ticker-air")[0]) == "● AQI 74 Moderate"
 
 
 @pytest.mark.parametrize("index", ["us", "european"])

@@ -170,7 +170,8 @@ def _describe_sources(schemas: dict[str, Any]) -> None:
         report["description"] = f"a configured source: {', '.join(REGISTRY)}"
 
 
-def _strip_path(model: type, summary: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
+def _strip_path(model: type, summary: str, parameters: list[dict[str, Any]], off: bool = False) -> dict[str, Any]:
+    missing = {"404": _json(Error, "Air quality is off: TICKER_AIR_SOURCES is empty")} if off else {}
     return {
         "get": {
             "summary": summary,
@@ -179,17 +180,10 @@ def _strip_path(model: type, summary: str, parameters: list[dict[str, Any]]) -> 
                 "200": _json(model, "The strip; ETag/Last-Modified for conditional requests"),
                 "304": {"description": "Not modified since the validator the client sent"},
                 "400": _json(Error, "Unknown or malformed query parameter; `allowed` names the valid values"),
+                **missing,
             },
         }
     }
-
-
-def _air_path(parameters: list[dict[str, Any]]) -> dict[str, Any]:
-    path = _strip_path(
-        Air, "Air quality per city (modelled, not measured), while TICKER_AIR_SOURCES is set", parameters
-    )
-    path["get"]["responses"]["404"] = _json(Error, "Air quality is off (TICKER_AIR_SOURCES is empty)")
-    return path
 
 
 def _format_path(media: str, summary: str, description: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
@@ -216,15 +210,17 @@ _TEXT = (
     "One line of UTF-8 text: `Astana: 22 °C  Almaty: −4 °C  USD 478.77  EUR 548.62`. Temperatures first, then "
     "rates, each in the configured (or asked) order, joined by two spaces; temperatures rounded to a whole degree "
     "and rates to two decimals, half away from zero; negatives with U+2212 MINUS SIGN, never −0; a missing value "
-    "is U+2013 EN DASH."
+    "is U+2013 EN DASH. With air quality on, a city's index follows its temperature: `Almaty: −4 °C AQI 152` "
+    "(`EAQI 47` on the European index)."
 )
 _HTML = (
     "An HTML fragment for server-side includes (nginx SSI, ESI, PHP, WordPress): one root "
     '`<div class="ticker-strip">`, no script, no style, no external resource, every text escaped. Classes: '
     "`ticker-item`, `ticker-stale`, `ticker-city`, `ticker-temperature`, `ticker-condition "
     "ticker-condition-<condition>`, `ticker-currency`, `ticker-rate`, `ticker-trend ticker-up|ticker-down|"
-    "ticker-flat`, `ticker-attribution` (links crediting the sources shown). Icons are characters with "
-    "`role=img` and an `aria-label` in `lang`."
+    "ticker-flat`, `ticker-air ticker-aqi-<category>` (`ticker-aqi-index`, `ticker-aqi`, `ticker-aqi-category`: "
+    "the index and its category in words), `ticker-attribution` (links crediting the sources shown). Icons are "
+    "characters with `role=img` and an `aria-label` in `lang`."
 )
 
 
@@ -281,17 +277,17 @@ def _spec(currencies: tuple[str, ...], cities: tuple[str, ...]) -> dict[str, Any
             "`TICKER_RATE_SOURCES`, `TICKER_WEATHER_SOURCES` and `TICKER_AIR_SOURCES` choose and order them.\n\n"
             "Time (Astana is UTC+5): a rate is current on the Astana date it is in force on (NBK dates every "
             "calendar day; CBR's Saturday document is in force through Monday); a rate dated tomorrow is never "
-            "current, it is `next` until Astana midnight, when it becomes `rate` without a fetch. A temperature "
-            "is current while its own `observed_at` is within its source's STALE_AFTER. Every item carries "
-            "`stale_at`, the instant it turns stale if nothing newer arrives; `max-age` never outlives the "
-            "earliest one. `updated_at` and Last-Modified come from data times: never in the future, never "
-            "backwards. /readyz lists each source's reason and the cross-check `warnings`.",
+            "current, it is `next` until Astana midnight, when it becomes `rate` without a fetch. A reading "
+            "(temperature, air quality) is current until its `observed_at` + its source's cadence + STALE_AFTER. "
+            "Every item carries `stale_at`, the instant it turns stale if nothing newer arrives; `max-age` never "
+            "outlives the earliest one. `updated_at` and Last-Modified come from data times: never in the future, "
+            "never backwards. /readyz lists each source's reason and the cross-check `warnings`.",
         },
         "paths": {
             "/v1/ticker": _strip_path(Ticker, "Rates and weather, in configured order", parameters),
             "/v1/rates": _strip_path(Rates, "Rates only", parameters),
             "/v1/weather": _strip_path(Weather, "Weather only", parameters),
-            "/v1/air": _air_path(parameters),
+            "/v1/air": _strip_path(Air, "Air quality per city (modelled, not measured)", parameters, off=True),
             "/v1/rates/history": _history_path(currencies),
             "/v1/ticker.txt": _format_path("text/plain", "The strip as one line of text", _TEXT, parameters),
             "/v1/ticker.html": _format_path("text/html", "The strip as an HTML fragment", _HTML, parameters),

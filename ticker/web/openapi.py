@@ -277,11 +277,13 @@ def _spec(currencies: tuple[str, ...], cities: tuple[str, ...]) -> dict[str, Any
             "`TICKER_RATE_SOURCES`, `TICKER_WEATHER_SOURCES` and `TICKER_AIR_SOURCES` choose and order them.\n\n"
             "Time (Astana is UTC+5): a rate is current on the Astana date it is in force on (NBK dates every "
             "calendar day; CBR's Saturday document is in force through Monday); a rate dated tomorrow is never "
-            "current, it is `next` until Astana midnight, when it becomes `rate` without a fetch. A reading "
-            "(temperature, air quality) is current until its `observed_at` + its source's cadence + STALE_AFTER. "
-            "Every item carries `stale_at`, the instant it turns stale if nothing newer arrives; `max-age` never "
-            "outlives the earliest one. `updated_at` and Last-Modified come from data times: never in the future, "
-            "never backwards. /readyz lists each source's reason and the cross-check `warnings`.",
+            "current, it is `next` until Astana midnight, when it becomes `rate` without a fetch. A temperature "
+            "is current until its own `observed_at` + its source's cadence (Open-Meteo 900 s, as its answers say; "
+            "MET Norway 3600 s) + STALE_AFTER (default 2 x INTERVAL); air quality likewise (Open-Meteo's hourly "
+            "readings: 3600 s); per item the newest reading is shown, whichever source brought it. Every item "
+            "carries `stale_at`, the instant it turns stale if nothing newer arrives; `max-age` never outlives the "
+            "earliest one. `updated_at` and Last-Modified come from data times: never in the future, never "
+            "backwards. /readyz lists each source's reason and the cross-check `warnings`.",
         },
         "paths": {
             "/v1/ticker": _strip_path(Ticker, "Rates and weather, in configured order", parameters),

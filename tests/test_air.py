@@ -195,6 +195,8 @@ async def test_all_cities_all_currencies_and_air_are_one_request_per_kind(
     assert len(strip["air"]) == 20 and not any(item["stale"] for item in strip["air"])
     text = await (await client.get("/v1/ticker.txt")).text()
     assert text.count(" AQI ") == 20 and text.endswith("JPY 3.00")
+    # NBK quotes the rial per 1,000 (0.4 KZT): per ONE unit it is 0.0004, never shown as "0.00"
+    assert "  IRR 0.0004  " in text and "  UZS 0.04  " in text and "  KRW 0.31  " in text
 
 
 @needs_chromium

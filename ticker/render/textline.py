@@ -38,8 +38,14 @@ def degrees(value: float | None) -> str:
 
 
 def amount(value: float | None) -> str:
-    """A rate with two decimals: ``478.77``; ``–`` when unknown."""
-    return MISSING if value is None or not math.isfinite(value) else _rounded(value, _CENTS)
+    """A rate with two decimals: ``478.77``; ``–`` when unknown. A rate that two decimals would show as 0.00 (NBK's
+    rial, 0.0004 KZT) keeps two significant digits instead: ``IRR 0.0004``, never a rate of nothing."""
+    if value is None or not math.isfinite(value):
+        return MISSING
+    if value == 0 or abs(value) >= 0.005:
+        return _rounded(value, _CENTS)
+    exponent = Decimal(repr(abs(value))).adjusted() - 1  # two significant digits
+    return _rounded(value, Decimal(1).scaleb(exponent)).rstrip("0")
 
 
 def one_line(text: str) -> str:

@@ -25,7 +25,7 @@ from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
 from tests.test_stream import next_event
 from tests.test_widget import EMBED, PROBE, page_clock, seen, shadow_of, strip, words
 from ticker.run.app import create_app
-from ticker.web.appkeys import REFRESHER
+from ticker.web.appkeys import REFRESHER, STORE
 
 Client = TestClient[Any, Any]
 AIR = {"air_sources": ["open_meteo_air"], "open_meteo_air": {"stale_after": 1800}}
@@ -305,3 +305,15 @@ class Spans(HTMLParser):
         for span in self.open:
             if span is not None:
                 span.parts.append(data)
+
+
+async def test_a_replica_serves_air_from_redis(
+    start_app: AppFactory, make_settings: SettingsFactory, redis_url: str
+) -> None:
+    """The fetcher's air entries go through Redis as JSON and come back as air readings, not as temperatures."""
+    fetcher = await started(start_app, make_settings, redis_url=redis_url, role="all")
+    api = await start_app(make_settings(**AIR, redis_url=redis_url, role="api"))
+    await api.app[STORE].reload()
+    body = await (await api.get("/v1/air?cities=almaty")).json()
+    assert [(i["aqi"], i["category"], i["stale"]) for i in body["air"]] == [(152.0, "unhealthy", False)]
+    assert (await (await fetcher.get("/v1/air")).read()) == (await (await api.get("/v1/air")).read())

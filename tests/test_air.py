@@ -1,6 +1,7 @@
 """Air quality as a third kind, end to end: the fake upstream's Air Quality API -> the store -> /v1/air, /v1/ticker,
 /v1/ticker.txt, /v1/ticker.html and /v1/stream, in three languages; off by default; the last good value kept, stale by
-its own time, while the source fails; and, with every city, every currency and air on, one request per kind.
+its own time, while the source fails; and, with every city, every currency and air on, one request per kind
+(history too: one NBK request per date for all 39 currencies).
 
 Expected values come from the README ("Air quality"): the US EPA and European bands, "AQI 152" after a city's
 temperature, a reading current until observed_at + the answer's interval (3600 s) + STALE_AFTER. The fake answers the
@@ -22,10 +23,12 @@ from pytest_aiohttp import AiohttpServer
 
 from tests.browser import browser_tab, needs_chromium
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
+from tests.fakes import nbk_rates_of
+from tests.test_backfill import Sleeps
 from tests.test_stream import next_event
 from tests.test_widget import EMBED, PROBE, page_clock, seen, shadow_of, strip, words
 from ticker.run.app import create_app
-from ticker.web.appkeys import REFRESHER, STORE
+from ticker.web.appkeys import BACKFILL, REFRESHER, STORE
 
 Client = TestClient[Any, Any]
 AIR = {"air_sources": ["open_meteo_air"], "open_meteo_air": {"stale_after": 1800}}
@@ -197,6 +200,21 @@ async def test_all_cities_all_currencies_and_air_are_one_request_per_kind(
     assert text.count(" AQI ") == 20 and text.endswith("JPY 3.00")
     # NBK quotes the rial per 1,000 (0.4 KZT): per ONE unit it is 0.0004, never shown as "0.00"
     assert "  IRR 0.0004  " in text and "  UZS 0.04  " in text and "  KRW 0.31  " in text
+
+
+async def test_history_backfills_every_currency_with_one_request_per_date(
+    start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams, clock: FakeClock
+) -> None:
+    upstream.fake.rates = nbk_rates_of(NBK_SAMPLE.read_bytes())
+    upstream.fake.nbk_date = None  # NBK's document on every date
+    settings = make_settings(currencies="all", history={"days": 7, "rate": 1000})
+    client = await start_app(settings, backfill_sleep=Sleeps(clock))
+    done = await client.app[BACKFILL].run_pass()
+    assert len(done.asked) == 7 and not done.failed
+    assert len(upstream.fake.asked("/rss/get_rates.cfm")) == 7  # one per date, whatever the number of currencies
+    history = client.app[STORE].history
+    assert len(history) == 39 and all(len(days) == 7 for days in history.values())
+    assert {round(day.rate, 6) for day in history["IRR"].values()} == {0.0004}  # 0.4 KZT per 1,000 rials
 
 
 @needs_chromium

@@ -171,7 +171,9 @@ async def test_a_failing_source_keeps_the_last_good_value_stale_by_its_own_time(
     assert [s.classes for s in Spans.of(html).items if "ticker-air" in s.classes] == [
         {"ticker-item", "ticker-air", "ticker-aqi-unhealthy", "ticker-stale"}
     ]
-    ready = await (await client.get("/readyz")).json()
+    ready_resp = await client.get("/readyz")
+    ready = await ready_resp.json()
+    assert ready_resp.status == 200 and ready["ready"]  # air quality, an extra, never makes the service unready
     (report,) = [s for s in ready["sources"] if s["source"] == "open_meteo_air"]
     assert report["kind"] == "air" and report["stale"] and report["failures"] == 2
     # recovery: the source answers again with the 11:00 reading
@@ -335,3 +337,22 @@ async def test_a_replica_serves_air_from_redis(
     body = await (await api.get("/v1/air?cities=almaty")).json()
     assert [(i["aqi"], i["category"], i["stale"]) for i in body["air"]] == [(152.0, "unhealthy", False)]
     assert (await (await fetcher.get("/v1/air")).read()) == (await (await api.get("/v1/air")).read())
+
+
+async def test_all_currencies_fall_back_to_cbr_where_it_has_them_and_keep_nbks_last_where_not(
+    start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams, clock: FakeClock
+) -> None:
+    upstream.fake.rates = nbk_rates_of(NBK_SAMPLE.read_bytes())
+    client = await start_app(make_settings(currencies="all"))
+    await client.app[REFRESHER].run_due()
+    upstream.fake.fault["nbk"] = "503"
+    clock.advance(24 * 3600)  # the next day: NBK fails, CBR is asked for what NBK no longer covers
+    await client.app[REFRESHER].run_due()
+    rates = {item["currency"]: item for item in (await (await client.get("/v1/rates")).json())["rates"]}
+    assert len(rates) == 39
+    lacking = {"KWD", "MXN", "MYR"}  # not in CBR's document (tests/samples/cbr): NBK's last rate, stale
+    assert {code for code, item in rates.items() if item["source"] == "nbk"} == lacking
+    assert all(rates[code]["stale"] and rates[code]["date"] == "2026-04-01" for code in lacking)
+    assert {code for code, item in rates.items() if item["source"] == "cbr" and not item["stale"]} == (
+        set(rates) - lacking
+    )

@@ -16,7 +16,7 @@ from ticker.policy import Pick, Policy
 from ticker.render.air import air_item
 from ticker.render.query import Query
 from ticker.settings import Settings
-from ticker.state import Holdings
+from ticker.state import Holdings, Indexed
 
 KINDS: frozenset[Kind] = frozenset(("rates", "weather", "air"))
 
@@ -40,6 +40,7 @@ class StripBuilder:
 
     def build(self, holdings: Holdings, query: Query, now: datetime, kinds: frozenset[Kind] = KINDS) -> Built:
         """The strip for ``query``; ``kinds`` leaves out what a view does not show (its validators ignore it)."""
+        holdings = Indexed(holdings)  # each item's entries found once, not by scanning all of them per item
         cities = query.cities if "weather" in kinds else ()
         weather = {city: self.policy.pick("weather", city, holdings, now) for city in cities}
         rates = {code: self.policy.pick("rates", code, holdings, now) for code in query.currencies}

@@ -69,9 +69,9 @@ async def test_nothing_reachable_at_start_says_no_data_yet_per_source_and_once_p
         "no weather at all: every weather source failed (open_meteo, met_no: each one's reason is above and in "
         "/readyz); " + CHECK.format(vars="TICKER_OPEN_METEO__BASE_URL, TICKER_MET_NO__BASE_URL")
     ]
-    assert [m for m in messages if m.startswith("no air at all")] == [
-        "no air at all: every air source failed (open_meteo_air: each one's reason is above and in /readyz); "
-        + CHECK.format(vars="TICKER_OPEN_METEO_AIR__BASE_URL")
+    assert [m for m in messages if m.startswith("no air quality at all")] == [
+        "no air quality at all: every air quality source failed (open_meteo_air: each one's reason is above and in "
+        "/readyz); " + CHECK.format(vars="TICKER_OPEN_METEO_AIR__BASE_URL")
     ]
     assert not [m for m in messages if "keeping the last good data" in m]
     assert len(messages) == len(SOURCES) + 3  # nothing more per retry or per round

@@ -35,7 +35,8 @@ class Keeper:
         for key in sorted(wanted - {item_of(r) for r in usable}):
             if (source, key) not in self._missing:  # once per process: a typo, or a city the model lacks
                 self._missing.add((source, key))
-                log.warning("%s: the answer has no value for %s; the next source is asked for it", source, key)
+                then = "the next source is asked for it" if self.policy.later(source) else "no source is left to ask"
+                log.warning("%s: the answer has no value for %s; %s", source, key, then)
         validator = self._validators.setdefault(source, Validator())
         verdict = validator.check(usable, wanted, self._newest(source))
         for problem in verdict.rejected:

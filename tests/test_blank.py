@@ -5,6 +5,7 @@ is served and cached as ever; data arriving ends the state (README "For pollers,
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -118,3 +119,25 @@ async def test_the_first_value_of_the_kind_ends_the_state(
         assert "Retry-After" not in resp.headers
     text = await (await client.get("/v1/ticker.txt")).text()
     assert "\u2013" not in text and text.startswith("Astana: \u22123 °C")
+
+
+async def test_a_partly_filled_strip_while_a_source_has_not_answered_is_revalidated_not_kept(
+    start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams
+) -> None:
+    """Not the blank state: some values shown, one item empty while the next source of its chain is still being asked:
+    caches revalidate (no-cache), the routes answer 200."""
+    upstream.fake.rates = {code: row for code, row in upstream.fake.rates.items() if code != "EUR"}  # NBK lacks EUR
+    upstream.fake.fault["cbr"] = "hang"  # and CBR, asked for it at once, has not answered yet
+    client = await start_app(make_settings())
+    assert await client.app[REFRESHER].run("open_meteo") == "ok"
+    fetching = asyncio.create_task(client.app[REFRESHER].run("nbk"))
+    while not upstream.fake.asked("/scripts/XML_daily.asp"):
+        upstream.fake.arrived.clear()
+        await asyncio.wait_for(upstream.fake.arrived.wait(), 10)
+    for route in (*EMBEDDING, *JSON_VIEWS[:2]):
+        resp = await client.get(route)
+        assert resp.status == 200, route
+        assert resp.headers["Cache-Control"] == "no-cache", route
+    assert "EUR \u2013" in await (await client.get("/v1/ticker.txt")).text()
+    upstream.fake.release.set()
+    await fetching

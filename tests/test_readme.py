@@ -52,7 +52,7 @@ def test_each_embedding_recipe_is_one_marked_block_ci_runs(name: str) -> None:
     assert found.returncode == 0, found.stderr
     assert found.stdout.endswith("\n") and "```" not in found.stdout  # the block's body alone, whole
     assert "127.0.0.1:8080" in found.stdout or '.port = "8080"' in found.stdout or "page" in name
-    assert f'"{name}"' in (ROOT / "scripts" / "embed-test").read_text()  # scripts/embed-test runs it
+    assert f'"{name}"' in (ROOT / "scripts" / "embed_sites.py").read_text()  # scripts/embed-test runs it
     assert "scripts/embed-test" in (ROOT / ".ci" / "run").read_text()
 
 

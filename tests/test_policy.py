@@ -1,9 +1,10 @@
 """The freshness policy, driven by a table: items, sources, readings and instants in, decisions out.
 
-Every expected value is worked out by hand from the rules the README states ("What current means"), never from
-the code: a rate is current on the Astana date it is in force on; a reading until observed_at + its source's
-cadence (Open-Meteo's answer says 900 s; MET Norway's steps are hourly) + STALE_AFTER (default 2 x INTERVAL);
-per item the newest reading wins; a failing source is asked again within 10 minutes at most. Astana is UTC+5.
+Every expected value is worked out by hand from the rules the README states (its section on what "current"
+means), never from the code: a rate is current on the Astana date it is in force on; a reading until
+observed_at + its source's cadence (Open-Meteo's answer says 900 s; MET Norway's steps are hourly) +
+STALE_AFTER (default 2 x INTERVAL); per item the newest reading wins; a failing source is asked again within
+10 minutes at most. Astana is UTC+5.
 """
 
 from __future__ import annotations
@@ -322,6 +323,17 @@ PICKS = [
         ("nbk", 478.0, False, T0, "2026-04-02"),
     ),
     Case("nothing-held", shown("weather", "astana", held(), T0), (None, None, True, None, None)),
+    # another replica's clock a little ahead: what the item shows never changed after now
+    Case(
+        "since-never-in-the-future",
+        shown(
+            "weather",
+            "astana",
+            held(reading(OM, "astana", 1.0, utc("2026-12-06T22:45"), cadence=900, changed=utc("2026-12-06T22:50:02"))),
+            utc("2026-12-06T22:50"),
+        ),
+        (OM, 1.0, False, utc("2026-12-06T22:50"), None),
+    ),
 ]
 
 

@@ -2,7 +2,7 @@
 responsible for it now, which source to ask next and when, and what an answer keeps. The planner, the
 refresher, the strip, /readyz and the cross-check ask a ``Policy``; none of them re-derives it.
 
-What "current" means (README, "What current means"):
+What "current" means (the README's section "Time"):
 
 - A rate is current on the Astana date it is in force on; a rate dated after today is tomorrow's (``next``),
   current from Astana midnight. Among current rates the first source in the chain wins (NBK is official).
@@ -232,7 +232,7 @@ class Policy:
         mine = self.current(source, holdings, now)
         if not any(item in mine for item in uncovered):
             need_since = self._need_since(source, uncovered, holdings, now)
-            if last < need_since or state.failures:  # a failing source is asked again when its gap is over
+            if last < need_since:  # (a failing source: below, when its gap is over)
                 return Run(source, "today", today, max(floor, need_since))
         elif rates and not self.earlier(source) and last < midnight(today):
             held = [mine[item] for item in uncovered if item in mine]
@@ -257,8 +257,6 @@ class Policy:
         if publishes is None or self._kind[source] != "rates":
             return None
         start = astana_at(today, publishes.hour, publishes.minute)
-        if now < start:
-            return None
         tomorrow = today + timedelta(days=1)
         have = {
             e.record.currency
@@ -272,8 +270,8 @@ class Policy:
         asked = state.next_attempt if state.next_attempt and state.next_attempt >= start else None
         polls = (start + timedelta(minutes=minutes) for minutes in POLLS)
         due = next((when for when in polls if asked is None or when > asked), None)
-        if due is None or due >= midnight(tomorrow):
-            return None  # past midnight today's own run takes over
+        if due is None:
+            return None  # the polls are over for today; past midnight the next day's schedule applies
         floor = state.open_until if state.failures and state.open_until else EPOCH
         return Run(source, "next", tomorrow, max(floor, due))
 

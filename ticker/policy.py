@@ -117,7 +117,7 @@ class Policy:
     def is_current(self, source: str, record: Record, now: datetime) -> bool:
         if isinstance(record, Rate):
             return record.valid_on == astana_date(now)
-        return record.temperature is not None and now < self.stale_at(source, record)
+        return not record.empty and now < self.stale_at(source, record)
 
     def was_current(self, entry: Entry) -> bool:
         """Current when it was stored (a restart from Redis with the upstreams down is ready at once)."""

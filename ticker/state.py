@@ -18,7 +18,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from providers.base import Rate, Record, Temperature
+from providers.base import AirQuality, Rate, Record, Temperature
 
 Entries = dict[str, "Entry"]
 KEEP_DAYS = 3  # rates dated further back than this are dropped from the store
@@ -29,7 +29,7 @@ class Entry(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     source: str
-    record: Rate | Temperature
+    record: Rate | Temperature | AirQuality
     fetched_at: datetime
     changed_at: datetime
 

@@ -66,11 +66,15 @@ FAST_TESTS: dict[str, list[str]] = {
         "tests/test_history_requests.py",
         "tests/test_conditional_requests.py",
     ],
+    "providers/open_meteo_air.py": ["tests/test_open_meteo_air.py", "tests/test_air.py"],
+    "ticker/render/aqi.py": ["tests/test_aqi.py", "tests/test_air.py"],
+    "ticker/render/air.py": ["tests/test_air.py", "tests/test_aqi.py"],
     "ticker/store/history.py": ["tests/test_backfill.py", "tests/test_history.py", "tests/test_history_requests.py"],
 }
 # A fast survivor is tried once more against these (slower: simulated days, whole pipelines) before it counts.
 SECOND_TIER = [
     "tests/test_policy.py",
+    "tests/test_air.py",
     "tests/test_freshness.py",
     "tests/test_time.py",
     "tests/test_formats.py",

@@ -66,7 +66,7 @@ FAST_TESTS: dict[str, list[str]] = {
         "tests/test_history_requests.py",
         "tests/test_conditional_requests.py",
     ],
-    "providers/open_meteo_air.py": ["tests/test_open_meteo_air.py", "tests/test_air.py"],
+    "providers/open_meteo_air.py": ["tests/test_open_meteo_air.py", "tests/test_air_readings.py", "tests/test_air.py"],
     "ticker/render/aqi.py": ["tests/test_aqi.py", "tests/test_air.py"],
     "ticker/render/air.py": ["tests/test_air.py", "tests/test_aqi.py"],
     "ticker/store/history.py": ["tests/test_backfill.py", "tests/test_history.py", "tests/test_history_requests.py"],

@@ -53,6 +53,10 @@ class SourceStatus(BaseModel):
         """The latest instant anything happened to this source (newest status wins across replicas)."""
         return max((t for t in (self.last_attempt, self.next_attempt) if t is not None), default=_NEVER)
 
+    @property
+    def healthy(self) -> bool:
+        return self.last_success is not None and self.failures == 0
+
 
 def item_of(record: Record) -> str:
     """The strip item a record fills: a currency code or a city id."""

@@ -55,7 +55,12 @@ FAST_TESTS: dict[str, list[str]] = {
         "tests/test_store.py",
         "tests/test_source_status_merge.py",
     ],
-    "ticker/render/strip.py": ["tests/test_policy.py", "tests/test_policy_boundaries.py", "tests/test_api.py"],
+    "ticker/render/strip.py": [
+        "tests/test_policy.py",
+        "tests/test_policy_boundaries.py",
+        "tests/test_strip_revalidation.py",
+        "tests/test_api.py",
+    ],
     "ticker/render/textline.py": ["tests/test_formats.py"],
     "ticker/render/fragment.py": ["tests/test_formats.py"],
     "providers/nbk.py": ["tests/test_nbk.py", "tests/test_nbk_answers.py"],

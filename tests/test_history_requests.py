@@ -16,10 +16,15 @@ from aiohttp.test_utils import TestClient
 
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
 from tests.test_backfill import documents, start
+from ticker.policy import Run
 from ticker.web.appkeys import BACKFILL, REFRESHER
 
 Client = TestClient[Any, Any]
 PATH = "/v1/rates/history"
+TOMORROW = {  # NBK's document for 2 April
+    "USD": ("449.00", 1, "DOWN", "-1.00"), "EUR": ("499.5", 1, "", "0.00"),
+    "RUB": ("49.5", 10, "", "0.00"), "KRW": ("31.29", 100, "", "0.00"),
+}  # fmt: skip
 
 
 @pytest.fixture
@@ -38,10 +43,7 @@ async def client(
 async def test_between_astana_midnight_and_five_the_default_range_ends_on_astanas_today(
     client: Client, upstream: Upstreams, clock: FakeClock
 ) -> None:
-    upstream.fake.nbk_days[date(2026, 4, 2)] = {
-        "USD": ("449.00", 1, "DOWN", "-1.00"), "EUR": ("499.5", 1, "", "0.00"),
-        "RUB": ("49.5", 10, "", "0.00"), "KRW": ("31.29", 100, "", "0.00"),
-    }  # fmt: skip
+    upstream.fake.nbk_days[date(2026, 4, 2)] = TOMORROW
     clock.now = datetime(2026, 4, 1, 19, 30, tzinfo=UTC)  # 00:30 on 2 April in Astana; still 1 April in UTC
     assert await client.app[REFRESHER].run("nbk") == "ok"  # today's (2 April) rate, recorded from the strip
     body = await (await client.get(PATH, params={"currency": "USD"})).json()
@@ -74,3 +76,15 @@ async def test_csv_only_when_accept_prefers_it_over_json(client: Client, accept:
     resp = await client.get(PATH, params={"currency": "USD"}, headers={"Accept": accept})
     assert resp.status == 200
     assert resp.headers["Content-Type"].startswith("text/csv" if csv else "application/json")
+
+
+async def test_tomorrows_rate_enters_history_only_once_it_is_in_force(
+    client: Client, upstream: Upstreams, clock: FakeClock
+) -> None:
+    upstream.fake.nbk_days[date(2026, 4, 2)] = TOMORROW
+    clock.now = datetime(2026, 4, 1, 11, 30, tzinfo=UTC)  # 16:30 Astana: NBK has published tomorrow's
+    assert await client.app[REFRESHER].run(Run("nbk", "next", date(2026, 4, 2), clock.now)) == "ok"
+    assert (await (await client.get("/v1/ticker")).json())["rates"][0]["next"]["date"] == "2026-04-02"
+    params = {"currency": "USD", "from": "2026-03-31", "to": "2026-04-02"}
+    body = await (await client.get(PATH, params=params)).json()
+    assert [point["date"] for point in body["rates"]] == ["2026-03-31", "2026-04-01"]  # not tomorrow's yet

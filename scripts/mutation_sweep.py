@@ -73,7 +73,7 @@ FAST_TESTS: dict[str, list[str]] = {
     ],
     "providers/open_meteo_air.py": ["tests/test_open_meteo_air.py", "tests/test_air_readings.py", "tests/test_air.py"],
     "ticker/render/aqi.py": ["tests/test_aqi.py", "tests/test_air.py"],
-    "ticker/render/air.py": ["tests/test_air.py", "tests/test_aqi.py"],
+    "ticker/render/air.py": ["tests/test_air_items.py", "tests/test_air.py", "tests/test_aqi.py"],
     "ticker/store/history.py": [
         "tests/test_backfill.py",
         "tests/test_backfill_schedule.py",

@@ -21,7 +21,8 @@ from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
 from tests.redis_proc import RedisProcess
 from ticker.state import Entries, Entry, SourceStatus
 from ticker.store.redis_backend import RedisBackend
-from ticker.store.store import RESYNC, Store, StoreError
+from ticker.store.shared import LOST, RESYNC, StoreError
+from ticker.store.store import Store
 from ticker.web.appkeys import REFRESHER, STORE
 
 T0 = datetime(2026, 4, 1, 10, 0, tzinfo=UTC)  # 15:00 in Astana
@@ -473,6 +474,8 @@ async def test_backend_resyncs_after_a_reconnect(own_redis: RedisProcess) -> Non
         async with asyncio.timeout(20):
             assert await anext(updates) == RESYNC
             own_redis.restart()  # the subscription is lost; whatever was announced meanwhile is unknown
+            lost = await anext(updates)
+            assert lost.startswith(LOST) and "redis: " in lost  # said once, with why
             assert await anext(updates) == RESYNC
             await backend.write("nbk", rate(478.77, T0), [])
             assert await anext(updates) == "data:nbk"  # and it listens again

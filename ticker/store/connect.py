@@ -1,14 +1,17 @@
-"""A Redis client from a parsed TICKER_REDIS_URL (``ticker.redis_url``): one server, Sentinel, or Cluster."""
+"""A Redis client from a parsed TICKER_REDIS_URL (``ticker.redis_url``): one server, Sentinel, or Cluster; and
+where to subscribe, asked afresh every time (the primary of the moment, never a cached map)."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
+
+from redis.exceptions import RedisClusterException, RedisError
 
 from ticker.redis_url import Target, parse
 
-# --- building the client (the only place besides redis_store that imports redis) ------------------
+# Every way redis-py says "cannot do that now": its RedisError family, the cluster client's own exceptions
+# (RedisClusterUnreachableError, SlotNotCoveredError: not RedisErrors) and a socket's OSError.
+REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, RedisClusterException, OSError)
 
 
 class Connected:
@@ -30,7 +33,7 @@ class Connected:
             self.client: Any = aioredis.from_url(target.url, health_check_interval=15, **common)
             return
         auth: dict[str, Any] = {"username": target.username, "password": target.password}
-        tls: dict[str, Any] = {"ssl": True} if target.tls else {}
+        tls: dict[str, Any] = {"ssl": True, **dict(target.tls_options)} if target.tls else {}
         self._node_kwargs.update(auth, **tls)
         if target.mode == "sentinel":
             from redis.asyncio.retry import Retry
@@ -41,7 +44,7 @@ class Connected:
             # serves from memory) and let the watch loop and the subscription find the promoted replica.
             common["retry"] = Retry(ExponentialBackoff(cap=0.2, base=0.05), 2)
             # the pool asks the Sentinels for the primary on every new connection, so after a failover the
-            # next connection (and the next subscription) goes to the promoted replica by itself
+            # next connection goes to the promoted replica by itself
             sentinel_class: Any = Sentinel  # untyped in redis-py
             self._sentinel = sentinel_class(
                 list(target.hosts),
@@ -50,43 +53,74 @@ class Connected:
             self.client = self._sentinel.master_for(
                 target.service, db=target.db, health_check_interval=15, **common, **auth, **tls
             )
+            self._node_kwargs["db"] = target.db
         else:
             nodes = [ClusterNode(host, port) for host, port in target.hosts]
             self.client = RedisCluster(startup_nodes=nodes, **common, **auth, **tls)
 
-    @contextlib.asynccontextmanager
-    async def pubsub(self, channel: str) -> AsyncIterator[Any]:
-        """A PubSub with ``ignore_subscribe_messages``; closed (with its own connection) on exit."""
-        if self.target.mode != "cluster":
-            pubsub = self.client.pubsub(ignore_subscribe_messages=True)
-            try:
-                yield pubsub
-            finally:
-                await pubsub.aclose()
-            return
-        # Cluster: redis-py's async RedisCluster has no pubsub before 6.x, so we subscribe through a plain
-        # connection to the primary that owns the channel's slot (the channel is hash-tagged like the keys).
-        # Classic PUBLISH is broadcast over the cluster bus to every node, so any node would hear it; the
-        # slot owner is simply a node the cluster is sure to keep. Each resubscription asks again.
+    async def subscriber(self, channel: str) -> tuple[Any, str]:
+        """A fresh client on the server to subscribe to ``channel`` on, and its address for the log.
+
+        One server: that server. Sentinel: the primary the Sentinels name now. Cluster: the primary that owns the
+        channel's slot, as a node of the cluster says now (classic PUBLISH reaches every node over the cluster
+        bus, so any node would hear it; the slot owner is the one the cluster is sure to keep). Raises one of
+        REDIS_ERRORS when no one answers.
+        """
         import redis.asyncio as aioredis
 
-        await self.client.initialize()
-        node = self.client.get_node_from_key(channel) or self.client.get_default_node()
-        plain = aioredis.Redis(host=node.host, port=node.port, **self._node_kwargs)
-        node_pubsub: Any = plain.pubsub(ignore_subscribe_messages=True)
-        try:
-            yield node_pubsub
-        finally:
+        if self.target.mode == "single":
+            client = aioredis.from_url(self.target.url, **self._common())
+            where = "redis"
+        else:
+            if self.target.mode == "sentinel":
+                host, port = await self._sentinel.discover_master(self.target.service)
+            else:
+                host, port = await self._slot_owner(channel)
+            client = aioredis.Redis(host=host, port=int(port), **self._node_kwargs)
+            where = f"{host}:{port}"
+        return client, where
+
+    def _common(self) -> dict[str, Any]:
+        return {key: self._node_kwargs[key] for key in ("socket_timeout", "socket_connect_timeout", "decode_responses")}
+
+    async def _slot_owner(self, channel: str) -> tuple[str, int]:
+        """Ask the seeds, then every node last known, for CLUSTER SLOTS; the first answer names the owner."""
+        import redis.asyncio as aioredis
+        from redis.crc import key_slot
+
+        slot = key_slot(channel.encode())
+        known = [(node.host, node.port) for node in self.client.get_nodes()]
+        failure: BaseException = RedisClusterException("no cluster node answered")
+        for host, port in dict.fromkeys([*self.target.hosts, *known]):
+            node = aioredis.Redis(host=host, port=port, **self._node_kwargs)
             try:
-                await node_pubsub.aclose()
+                ranges = await cast(Any, node).execute_command("CLUSTER SLOTS")
+            except REDIS_ERRORS as exc:
+                failure = exc
+                continue
             finally:
-                await plain.aclose()
+                await node.aclose()
+            owner = _owner(ranges, slot, host)
+            if owner is not None:
+                return owner
+            failure = RedisClusterException(f"slot {slot} is not covered (asked {host}:{port})")
+        raise failure
 
     async def aclose(self) -> None:
         await self.client.aclose()
         if self.target.mode == "sentinel":
             for sentinel in self._sentinel.sentinels:
                 await sentinel.aclose()
+
+
+def _owner(ranges: Any, slot: int, asked: str) -> tuple[str, int] | None:
+    """The primary serving ``slot`` in a CLUSTER SLOTS reply, raw (a list) or as redis-py parses it (a dict)."""
+    rows = ranges.items() if isinstance(ranges, dict) else (((r[0], r[1]), {"primary": r[2]}) for r in ranges)
+    for (start, end), nodes in rows:
+        if int(start) <= slot <= int(end):
+            host, port = nodes["primary"][0], nodes["primary"][1]
+            return (str(host) or asked), int(port)  # an empty host means "the address you asked"
+    return None
 
 
 def connect(url: str, *, timeout: float = 2.0) -> Connected:

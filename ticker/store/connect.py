@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from redis.exceptions import RedisClusterException, RedisError
+from redis.exceptions import ConnectionError, RedisClusterException, RedisError
 
 from ticker.redis_url import Target, parse
 
@@ -42,7 +42,9 @@ class Connected:
             # A dead primary is refused at once and the Sentinels name it until the failover is done, so
             # redis-py's default ten retries would only stall the write for seconds: fail fast (the store then
             # serves from memory) and let the watch loop and the subscription find the promoted replica.
-            common["retry"] = Retry(ExponentialBackoff(cap=0.2, base=0.05), 2)
+            # A hung primary (timeouts, not refusals) is not retried: each retry would wait socket_timeout on it
+            # again, where the next command asks the Sentinels afresh.
+            common["retry"] = Retry(ExponentialBackoff(cap=0.2, base=0.05), 2, supported_errors=(ConnectionError,))
             # the pool asks the Sentinels for the primary on every new connection, so after a failover the
             # next connection goes to the promoted replica by itself
             sentinel_class: Any = Sentinel  # untyped in redis-py
@@ -73,7 +75,9 @@ class Connected:
             where = "redis"
         else:
             if self.target.mode == "sentinel":
-                host, port = await self._sentinel.discover_master(self.target.service)
+                # through the command client's pool: when the primary changed, its idle connections to the old
+                # one are dropped too (a hung primary would otherwise hold every command for socket_timeout)
+                host, port = await self.client.connection_pool.get_master_address()
             else:
                 host, port = await self._slot_owner(channel)
             client = aioredis.Redis(host=host, port=int(port), **self._node_kwargs)

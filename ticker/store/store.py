@@ -68,11 +68,10 @@ class Store:
     @property
     def reason(self) -> str | None:
         """What is wrong with the store, for /readyz (secrets masked), or None."""
-        if not self._ok:
-            return f"store unreachable, serving from memory: {self._why}"
+        parts = [f"store unreachable, serving from memory: {self._why}"] if not self._ok else []
         if self._adrift:
-            return f"store subscription down ({self._adrift}): reloading from it every {ADRIFT_RELOAD:g} s"
-        return None
+            parts.append(f"store subscription down ({self._adrift}): reloading every {ADRIFT_RELOAD:g} s")
+        return "; ".join(parts) or None
 
     @property
     def history(self) -> Mapping[str, Mapping[date, Day]]:

@@ -30,7 +30,7 @@ from datetime import date
 from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
-from redis.exceptions import NoPermissionError
+from redis.exceptions import NoPermissionError, ResponseError
 
 from ticker.redis_url import mask_url_passwords
 from ticker.state import Entries, Entry, SourceStatus
@@ -173,7 +173,7 @@ class RedisBackend:
                 up = False
                 yield LOST + why
             await asyncio.sleep(delay)
-            delay = RETRY_REFUSED if isinstance(failed, NoPermissionError) else min(delay * 2, RETRY_MOST)
+            delay = RETRY_REFUSED if failed is not None and _refused(failed) else min(delay * 2, RETRY_MOST)
 
     async def _subscribed(self, client: Any, where: str, me: asyncio.Task[Any] | None) -> AsyncIterator[str]:
         """RESYNC when the server confirms the subscription, then every message. A subscription silent for
@@ -254,8 +254,16 @@ def _iso_date(text: str) -> date | None:
 
 
 def _why(exc: BaseException) -> str:
-    """``redis: <what redis-py said>`` (secrets masked), naming the grants a refusal needs (docs/deploy.md)."""
+    """``redis: <what redis-py said>`` (secrets masked); an ACL refusal reads ``redis: NOPERM ...`` and names the
+    grants the service needs (docs/deploy.md has the user)."""
     text = mask_url_passwords(str(exc) or type(exc).__name__)
-    if isinstance(exc, NoPermissionError):
-        text += f" (the ACL user needs the commands of docs/deploy.md, ~{PREFIX}* and &{CHANNEL})"
+    if _refused(exc):
+        text = f"NOPERM {text} (the ACL user needs the commands of docs/deploy.md, ~{PREFIX}* and &{CHANNEL})"
     return f"redis: {text}"
+
+
+def _refused(exc: BaseException) -> bool:
+    """An ACL refusal: NOPERM, or the same refusal inside a script (redis-py reads that as a plain ResponseError)."""
+    return isinstance(exc, NoPermissionError) or (
+        isinstance(exc, ResponseError) and "user executing the script can't" in str(exc)
+    )

@@ -100,7 +100,7 @@ def _query(scheme: str, query: str, tls: bool) -> tuple[tuple[str, str], ...]:
             listed = ", ".join(allowed) or "none"
             raise ValueError(f"unknown query parameter {name!r} for {scheme}:// (allowed: {listed})")
         if not value:
-            raise ValueError(f"query parameter {name} is empty")
+            raise ValueError(f"{name} is empty")
         if name == "ssl_cert_reqs" and value not in CERT_REQS:
             raise ValueError(f"ssl_cert_reqs must be one of {', '.join(CERT_REQS)}, got {value!r}")
         if name in TLS_PARAMS:

@@ -264,6 +264,8 @@ def _why(exc: BaseException) -> str:
 
 def _refused(exc: BaseException) -> bool:
     """An ACL refusal: NOPERM, or the same refusal inside a script (redis-py reads that as a plain ResponseError)."""
+    text = str(exc)
     return isinstance(exc, NoPermissionError) or (
-        isinstance(exc, ResponseError) and "user executing the script can't" in str(exc)
+        isinstance(exc, ResponseError)
+        and any(words in text for words in ("NOPERM", "no permissions", "user executing the script can't"))
     )

@@ -69,9 +69,15 @@ class Connected:
         REDIS_ERRORS when no one answers.
         """
         import redis.asyncio as aioredis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
+        # no retries: redis-py's PubSub would otherwise reconnect by itself, to the same address and after seconds
+        # of backoff, and resubscribe without a word (what was announced in between, missed); the caller says
+        # LOST at once, asks afresh where to subscribe, and RESYNCs
+        once: dict[str, Any] = {"retry": Retry(NoBackoff(), 0)}
         if self.target.mode == "single":
-            client = aioredis.from_url(self.target.url, **self._common())
+            client = aioredis.from_url(self.target.url, **self._common(), **once)
             where = "redis"
         else:
             if self.target.mode == "sentinel":
@@ -80,7 +86,7 @@ class Connected:
                 host, port = await self.client.connection_pool.get_master_address()
             else:
                 host, port = await self._slot_owner(channel)
-            client = aioredis.Redis(host=host, port=int(port), **self._node_kwargs)
+            client = aioredis.Redis(host=host, port=int(port), **self._node_kwargs, **once)
             where = f"{host}:{port}"
         return client, where
 

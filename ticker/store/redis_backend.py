@@ -158,6 +158,8 @@ class RedisBackend:
                         if message == RESYNC:
                             if up is False:
                                 log.info("redis subscription back, on %s", where)
+                            else:
+                                log.debug("redis subscription on %s", where)
                             up, delay = True, RETRY_FIRST
                         yield message
                 except REDIS_ERRORS as exc:

@@ -118,9 +118,14 @@ class RedisProcess:
         if self.sentinel is not None:
             name, primary = self.sentinel
             conf = self.workdir / "sentinel.conf"
+            listen = f"port {self.port}\n"
+            if self.tls is not None:  # TLS to its clients and to the data nodes (with the server certificate)
+                listen = f"port 0\ntls-port {self.port}\ntls-replication yes\ntls-auth-clients yes\n"
+                listen += f"tls-cert-file {self.tls / 'server.crt'}\ntls-key-file {self.tls / 'server.key'}\n"
+                listen += f"tls-ca-cert-file {self.tls / 'ca.crt'}\n"
             if not conf.exists():  # a restart keeps what the Sentinel learned
                 conf.write_text(
-                    f"port {self.port}\nbind 127.0.0.1\ndir {self.workdir}\n"
+                    f"{listen}bind 127.0.0.1\ndir {self.workdir}\n"
                     f"sentinel monitor {name} 127.0.0.1 {primary} 2\n"
                     f"sentinel down-after-milliseconds {name} 1000\n"
                     f"sentinel failover-timeout {name} 5000\n"

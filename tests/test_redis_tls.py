@@ -1,5 +1,6 @@
 """TLS against real servers with certificates the test makes (tests/certs.py): a private CA and client certificates
-(mutual TLS: the servers refuse a client without one) for ``rediss://`` and ``rediss+cluster://``, a server whose
+(mutual TLS: the servers refuse a client without one) for ``rediss://``, ``rediss+sentinel://`` and
+``rediss+cluster://``, a server whose
 certificate another CA signed refused with the reason on /readyz, and the TLS query parameters of docs/deploy.md."""
 
 from __future__ import annotations
@@ -123,3 +124,26 @@ async def test_mutual_tls_on_a_cluster_runs_every_store_path(tls_cluster: str, c
     assert await every_path(tls_cluster) == []
     wrong = tls_cluster.replace(query(certs), query(certs, ca="other-ca.crt"))
     assert "redis: " in await why_not(wrong)
+
+
+# --- rediss+sentinel:// ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tls_sentinel(tmp_path: Path, certs: Path) -> Iterator[str]:
+    """A TLS primary and a TLS Sentinel that monitors it over TLS (the Sentinels and the data nodes alike)."""
+    primary = RedisProcess(tmp_path, tls=certs)
+    sentinel = RedisProcess(tmp_path, sentinel=("mymaster", primary.port), tls=certs)
+    try:
+        start_tls(primary)
+        start_tls(sentinel)
+        yield f"rediss+sentinel://127.0.0.1:{sentinel.port}/mymaster?{query(certs)}"
+    finally:
+        sentinel.stop()
+        primary.stop()
+
+
+async def test_mutual_tls_through_a_sentinel_runs_every_store_path(tls_sentinel: str, certs: Path) -> None:
+    assert await every_path(tls_sentinel) == []
+    wrong = tls_sentinel.replace(query(certs), query(certs, ca="other-ca.crt"))
+    assert "CERTIFICATE_VERIFY_FAILED" in await why_not(wrong)

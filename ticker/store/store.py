@@ -1,9 +1,11 @@
 """The one store: the local copy in memory, and Redis behind it when configured.
 
 The local copy is always written first and is always readable: the refresher decides from it and the
-snapshot renders from it. The shared backend (``redis_store``) is written best effort; announcements from
-other replicas are loaded into the local copy; when the backend comes back after an outage, everything held
-locally is written back (newest-wins). This class alone owns and reports "is the store healthy".
+snapshot renders from it. The shared backend (ticker/store/redis_backend.py; without Redis, the null backend of
+ticker/store/null_backend.py) is written best effort; announcements from other replicas are loaded into the
+local copy, and while the subscription that brings them is down, everything is reloaded every ADRIFT_RELOAD
+seconds instead; when the backend comes back after an outage, everything held locally is written back
+(newest-wins). This class alone owns and reports "is the store healthy", and why not (``reason``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ ADRIFT_RELOAD = 2.0  # seconds between reloads while the subscription is down (n
 
 class Store:
     def __init__(self, shared: Shared | None = None) -> None:
-        self.shared: Shared = shared or NullBackend()
+        self.shared: Shared = shared if shared is not None else NullBackend()
         self.kind = self.shared.kind
         self._entries: dict[str, Entries] = {}  # the local copy: read through held() and status_of()
         self._status: dict[str, SourceStatus] = {}

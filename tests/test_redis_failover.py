@@ -29,6 +29,7 @@ from tests.redis_proc import RedisProcess, free_cluster_port, redis_cli
 from tests.test_redis_ha import SentinelSet, answers, nbk_value, poll
 from tests.test_store import T0, TODAY, rate
 from ticker.store.redis_backend import CHANNEL, RedisBackend
+from ticker.store.shared import LOST, RESYNC
 from ticker.store.store import Store
 from ticker.web.appkeys import REFRESHER, STORE
 
@@ -260,3 +261,22 @@ async def test_a_cluster_with_no_reachable_node_at_start_serves_and_fetches_from
     assert "store unreachable" in ready["reason"] and "redis: " in ready["reason"]
     transitions = [r for r in caplog.records if "store unreachable" in r.getMessage()]
     assert len(transitions) == 1  # one line per transition, not per attempt
+
+
+async def test_a_subscription_leaves_a_primary_that_was_demoted_alive(sentinels: SentinelSet) -> None:
+    """A failover the old primary survives (here SENTINEL FAILOVER; a partition alike) leaves it answering PING
+    but no longer the primary: the subscription asks again every ``relocate_every`` seconds and moves."""
+    await poll(sentinels.settled)
+    backend = RedisBackend(sentinels.url, relocate_every=1.0)
+    updates = backend.updates()
+    try:
+        async with asyncio.timeout(30):
+            assert await anext(updates) == RESYNC
+            assert await answers(sentinels.sentinels[0].port, "SENTINEL", "FAILOVER", "mymaster")
+            lost = await anext(updates)
+            assert lost.startswith(LOST) and f"to 127.0.0.1:{sentinels.replica.port}" in lost
+            assert await anext(updates) == RESYNC  # on the new primary, and told to reload
+    finally:
+        backend.stop()
+        await updates.aclose()  # type: ignore[attr-defined]
+        await backend.close()

@@ -60,14 +60,25 @@ class Connected:
             nodes = [ClusterNode(host, port) for host, port in target.hosts]
             self.client = RedisCluster(startup_nodes=nodes, **common, **auth, **tls)
 
-    async def subscriber(self, channel: str) -> tuple[Any, str]:
-        """A fresh client on the server to subscribe to ``channel`` on, and its address for the log.
+    async def locate(self, channel: str) -> str:
+        """Where to subscribe to ``channel`` now, as ``host:port`` ("" for one server: always the same).
 
-        One server: that server. Sentinel: the primary the Sentinels name now. Cluster: the primary that owns the
-        channel's slot, as a node of the cluster says now (classic PUBLISH reaches every node over the cluster
-        bus, so any node would hear it; the slot owner is the one the cluster is sure to keep). Raises one of
-        REDIS_ERRORS when no one answers.
+        Sentinel: the primary the Sentinels name now. Cluster: the primary that owns the channel's slot, as a node
+        of the cluster says now (classic PUBLISH reaches every node over the cluster bus, so any node would hear
+        it; the slot owner is the one the cluster is sure to keep). Raises one of REDIS_ERRORS when no one answers.
         """
+        if self.target.mode == "single":
+            return ""
+        if self.target.mode == "sentinel":
+            # through the command client's pool: when the primary changed, its idle connections to the old one
+            # are dropped too (a hung primary would otherwise hold every command for socket_timeout)
+            host, port = await self.client.connection_pool.get_master_address()
+        else:
+            host, port = await self._slot_owner(channel)
+        return f"{host}:{port}"
+
+    async def subscriber(self, channel: str) -> tuple[Any, str]:
+        """A fresh client on the server to subscribe to ``channel`` on (``locate``), and where that is."""
         import redis.asyncio as aioredis
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
@@ -76,19 +87,11 @@ class Connected:
         # of backoff, and resubscribe without a word (what was announced in between, missed); the caller says
         # LOST at once, asks afresh where to subscribe, and RESYNCs
         once: dict[str, Any] = {"retry": Retry(NoBackoff(), 0)}
-        if self.target.mode == "single":
-            client = aioredis.from_url(self.target.url, **self._common(), **once)
-            where = "redis"
-        else:
-            if self.target.mode == "sentinel":
-                # through the command client's pool: when the primary changed, its idle connections to the old
-                # one are dropped too (a hung primary would otherwise hold every command for socket_timeout)
-                host, port = await self.client.connection_pool.get_master_address()
-            else:
-                host, port = await self._slot_owner(channel)
-            client = aioredis.Redis(host=host, port=int(port), **self._node_kwargs, **once)
-            where = f"{host}:{port}"
-        return client, where
+        where = await self.locate(channel)
+        if not where:
+            return aioredis.from_url(self.target.url, **self._common(), **once), where
+        host, _, port = where.rpartition(":")
+        return aioredis.Redis(host=host, port=int(port), **self._node_kwargs, **once), where
 
     def _common(self) -> dict[str, Any]:
         return {key: self._node_kwargs[key] for key in ("socket_timeout", "socket_connect_timeout", "decode_responses")}

@@ -30,6 +30,7 @@ from datetime import date
 from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoPermissionError, ResponseError
 
 from ticker.redis_url import mask_url_passwords
@@ -50,15 +51,21 @@ HEALTH_EVERY = 2.0  # seconds a subscription may be silent before it is PINGed
 HEALTH_PING = "ticker-health"
 RETRY_FIRST, RETRY_MOST = 0.2, 1.0  # seconds between resubscriptions: doubling from the first to the most
 RETRY_REFUSED = 30.0  # seconds after an ACL refusal (NOPERM): it will not change by itself soon
+RELOCATE_EVERY = 15.0  # seconds between asking whether the primary (Sentinel) or the slot owner (Cluster) moved
+
+
+class PrimaryMoved(RedisConnectionError):
+    """The subscription's server is alive but no longer the one to subscribe on (a failover it survived)."""
 
 
 class RedisBackend:
     kind = "redis"
 
-    def __init__(self, url: str, *, timeout: float = 2.0) -> None:
+    def __init__(self, url: str, *, timeout: float = 2.0, relocate_every: float = RELOCATE_EVERY) -> None:
         self.url = url
         self._conn = connect(url, timeout=timeout)
         self._timeout = timeout
+        self._relocate_every = relocate_every
         self._client = self._conn.client
         self._closed = False
         self._merge = self._client.register_script(scripts.MERGE)
@@ -157,9 +164,9 @@ class RedisBackend:
                     async for message in self._subscribed(client, where, me):
                         if message == RESYNC:
                             if up is False:
-                                log.info("redis subscription back, on %s", where)
+                                log.info("redis subscription back, on %s", where or "the server")
                             else:
-                                log.debug("redis subscription on %s", where)
+                                log.debug("redis subscription on %s", where or "the server")
                             up, delay = True, RETRY_FIRST
                         yield message
                 except REDIS_ERRORS as exc:
@@ -180,12 +187,15 @@ class RedisBackend:
     async def _subscribed(self, client: Any, where: str, me: asyncio.Task[Any] | None) -> AsyncIterator[str]:
         """RESYNC when the server confirms the subscription, then every message. A subscription silent for
         HEALTH_EVERY seconds is PINGed; no confirmation or no answer within the timeout raises TimeoutError, so a
-        hung server is left within HEALTH_EVERY + 2 x (timeout + the 1 s poll)."""
+        hung server is left within HEALTH_EVERY + 2 x (timeout + the 1 s poll). Every ``relocate_every`` seconds it
+        asks where to subscribe again, and raises PrimaryMoved when that is elsewhere now (a network partition can
+        leave the old primary answering but no longer told of the writes)."""
         pubsub = client.pubsub()
         loop = asyncio.get_running_loop()
         try:
             await pubsub.subscribe(CHANNEL)
             heard, waiting, confirmed = loop.time(), True, False  # waiting: for the confirmation, or a PING's answer
+            located = heard
             while not self._closed:
                 # short polls: redis-py can swallow a cancellation inside a long read
                 message = await pubsub.get_message(timeout=1.0)
@@ -204,9 +214,20 @@ class RedisBackend:
                 elif now - heard > HEALTH_EVERY:
                     await pubsub.ping(HEALTH_PING)
                     heard, waiting = now, True
+                if where and now - located > self._relocate_every:
+                    located = now
+                    await self._still_at(where)
         finally:
             with contextlib.suppress(*REDIS_ERRORS):
                 await asyncio.wait_for(pubsub.aclose(), 1.0)
+
+    async def _still_at(self, where: str) -> None:
+        try:
+            now_at = await self._conn.locate(CHANNEL)
+        except REDIS_ERRORS:  # the Sentinels or the cluster do not answer: stay on a server that does
+            return
+        if now_at != where:
+            raise PrimaryMoved(f"moved from {where} to {now_at}")
 
     async def claim(self, key: str, ttl: float, owner: str) -> bool:
         try:

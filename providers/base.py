@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 Trend = Literal["up", "down", "flat"]
 # the sky, normalised from each source's own vocabulary (providers/conditions.py); None when unknown
 Condition = Literal["clear", "partly_cloudy", "overcast", "fog", "drizzle", "rain", "snow", "showers", "thunderstorm"]
-Kind = Literal["rates", "weather"]
+Kind = Literal["rates", "weather", "air"]
 Clock = Callable[[], datetime]
 ASTANA = timezone(timedelta(hours=5))  # all of Kazakhstan is UTC+5 since 2024-03-01
 
@@ -63,8 +63,34 @@ class Temperature(BaseModel):
     # the provider's declared ``cadence`` (records stored before cadences load as None too)
     cadence: float | None = Field(default=None, gt=0)
 
+    @property
+    def empty(self) -> bool:
+        """No value (null from the upstream): never replaces a reading."""
+        return self.temperature is None
 
-Record = Rate | Temperature
+
+class AirQuality(BaseModel):
+    """Modelled near-surface air quality for a configured city at a true UTC instant: both AQIs and particulates
+    (µg/m³). ``cadence``: seconds between two readings where the answer says (Open-Meteo's current.interval);
+    None: the provider's declared one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    city: str
+    us_aqi: float | None
+    european_aqi: float | None
+    pm2_5: float | None
+    pm10: float | None
+    observed_at: datetime
+    cadence: float | None = Field(default=None, gt=0)
+
+    @property
+    def empty(self) -> bool:
+        """No value at all (the model has none for this place): never replaces a reading."""
+        return self.us_aqi is None and self.european_aqi is None and self.pm2_5 is None and self.pm10 is None
+
+
+Record = Rate | Temperature | AirQuality
 
 
 class Location(BaseModel):

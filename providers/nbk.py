@@ -38,6 +38,12 @@ from providers.base import (
 from providers.http import read_bounded
 
 _TRENDS: dict[str, Trend] = {"UP": "up", "DOWN": "down"}
+# every currency NBK publishes, in its order (get_rates.cfm, 2026-04-01): what TICKER_CURRENCIES=all means
+PUBLISHED = (
+    "AUD", "AZN", "AMD", "BYN", "BRL", "HUF", "HKD", "GEL", "DKK", "AED", "USD", "EUR", "INR", "IRR", "CAD", "CNY",
+    "KWD", "KGS", "MYR", "MXN", "MDL", "NOK", "PLN", "SAR", "RUB", "XDR", "SGD", "TJS", "THB", "TRY", "UZS", "UAH",
+    "GBP", "CZK", "SEK", "CHF", "ZAR", "KRW", "JPY",
+)  # fmt: skip
 
 
 class Config(SourceConfig):

@@ -33,7 +33,7 @@ from providers import REGISTRY
 from providers.base import Kind, Rate, Record
 from ticker.clock import astana_at, astana_date, midnight
 from ticker.settings import Settings
-from ticker.state import Entry, Holdings, item_of, key_of
+from ticker.state import Entry, Holdings, item_of, key_of, of_item
 
 Purpose = Literal["today", "next"]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -117,7 +117,7 @@ class Policy:
     def is_current(self, source: str, record: Record, now: datetime) -> bool:
         if isinstance(record, Rate):
             return record.valid_on == astana_date(now)
-        return record.temperature is not None and now < self.stale_at(source, record)
+        return not record.empty and now < self.stale_at(source, record)
 
     def was_current(self, entry: Entry) -> bool:
         """Current when it was stored (a restart from Redis with the upstreams down is ready at once)."""
@@ -147,7 +147,7 @@ class Policy:
 
     def pick(self, kind: Kind, item: str, holdings: Holdings, now: datetime) -> Pick:
         chain = self.chains[kind]
-        found = [(s, e) for s in chain for e in holdings.held(s).values() if item_of(e.record) == item]
+        found = [(s, e) for s in chain for e in of_item(holdings, s, item)]
         instants = [
             (e, when) for s, e in found for when in (self.stale_at(s, e.record), _current_from(e.record)) if when
         ]

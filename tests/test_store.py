@@ -543,3 +543,15 @@ async def test_backend_raises_store_error_when_redis_is_gone(own_redis: RedisPro
             await backend.release("k", "a")
     finally:
         await backend.close()
+
+
+async def test_the_store_says_why_it_is_unreachable_with_the_password_masked(own_redis: RedisProcess) -> None:
+    own_redis.stop()
+    store = Store(RedisBackend(f"redis://ticker:hunter2@127.0.0.1:{own_redis.port}/0"))
+    try:
+        assert store.reason is None
+        await store.reload()
+        assert store.reason is not None and store.reason.startswith("store unreachable, serving from memory: redis: ")
+        assert "hunter2" not in store.reason
+    finally:
+        await store.close()

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import date
 from typing import Any, TypeVar, cast
@@ -276,10 +277,14 @@ def _iso_date(text: str) -> date | None:
         return None
 
 
+_CLIENT_REPR = re.compile(r"<redis\.[\w.]+\.Redis\(.*?,host=([^,]+),port=(\d+),.*?\)>\)>\)>")
+
+
 def _why(exc: BaseException) -> str:
     """``redis: <what redis-py said>`` (secrets masked); an ACL refusal reads ``redis: NOPERM ...`` and names the
     grants the service needs (docs/deploy.md has the user)."""
-    text = mask_url_passwords(str(exc) or type(exc).__name__)
+    # a Sentinel's MasterNotFoundError carries the whole client's repr (certificate paths and all): its address will do
+    text = _CLIENT_REPR.sub(r"\1:\2", mask_url_passwords(str(exc) or type(exc).__name__))
     if _refused(exc):
         text = f"NOPERM {text} (the ACL user needs the commands of docs/deploy.md, ~{PREFIX}* and &{CHANNEL})"
     return f"redis: {text}"

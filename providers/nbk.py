@@ -18,24 +18,10 @@ from xml.etree.ElementTree import Element
 
 import aiohttp
 
-from providers.base import (
-    Clock,
-    FormatError,
-    Kind,
-    Location,
-    ProviderError,
-    Rate,
-    SourceConfig,
-    Trend,
-    collect,
-    currency_code,
-    decimal,
-    finite,
-    guarded,
-    narrow,
-    parse_xml,
-)
+from providers.base import Clock, Kind, Location, Rate, SourceConfig, Trend, narrow
+from providers.errors import FormatError, ProviderError
 from providers.http import read_bounded
+from providers.parsing import collect, currency_code, decimal, finite, guarded, parse_xml
 
 _TRENDS: dict[str, Trend] = {"UP": "up", "DOWN": "down"}
 

@@ -16,21 +16,11 @@ from typing import Any, ClassVar
 import aiohttp
 from pydantic import BaseModel, ConfigDict
 
-from providers.base import (
-    Clock,
-    FormatError,
-    Kind,
-    Location,
-    SourceConfig,
-    Temperature,
-    coordinate,
-    finite,
-    guarded,
-    narrow,
-    validated,
-)
+from providers.base import Clock, Kind, Location, SourceConfig, Temperature, narrow
 from providers.conditions import from_wmo
+from providers.errors import FormatError
 from providers.http import read_bounded
+from providers.parsing import coordinate, finite, guarded, validated
 
 DEFAULT_BASE_URL = "https://api.open-meteo.com"
 COMMERCIAL_BASE_URL = "https://customer-api.open-meteo.com"

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytest_aiohttp import AiohttpServer
 
-from providers.base import FormatError, UpstreamStatusError
 from providers.cbr import Cbr, Config, in_force_on, parse
+from providers.errors import FormatError, UpstreamStatusError
 from tests.conftest import by_code
 
 SAMPLES = Path(__file__).parent / "samples" / "cbr"

@@ -17,8 +17,10 @@ from aiohttp import web
 from pydantic import ValidationError
 from pytest_aiohttp import AiohttpServer
 
-from providers.base import FormatError, Location, Temperature, UpstreamStatusError
-from providers.met_no import Config, MetNo, parse
+from providers.base import Location, Temperature
+from providers.errors import FormatError, UpstreamStatusError
+from providers.met_no import Config, MetNo
+from providers.met_no_forecast import parse
 
 SAMPLE = (Path(__file__).parent / "samples" / "met_no" / "astana_compact.json").read_bytes()
 # updated_at 08:51:17Z; timeseries[0] 09:00Z; hourly to 2026-07-17T08:00Z, 6-hourly to 2026-07-24T00:00Z

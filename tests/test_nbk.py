@@ -14,10 +14,11 @@ from aiohttp import web
 from defusedxml import DTDForbidden
 from pytest_aiohttp import AiohttpServer
 
-from providers.base import FormatError, ResponseTooLarge, UpstreamStatusError, astana_date
 from providers.cbr import Config as CbrConfig
+from providers.errors import FormatError, ResponseTooLarge, UpstreamStatusError
 from providers.nbk import Config, Nbk, parse
 from tests.conftest import by_code
+from ticker.clock import astana_date
 
 SAMPLES = Path(__file__).parent / "samples" / "nbk"
 GET_RATES = (SAMPLES / "nbk_get_rates_2026-04-01.xml").read_bytes()  # real, fdate=01.04.2026

@@ -15,7 +15,8 @@ import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
-from providers.base import FormatError, Location, Temperature, UpstreamStatusError
+from providers.base import Location, Temperature
+from providers.errors import FormatError, UpstreamStatusError
 from providers.open_meteo import COMMERCIAL_BASE_URL, DEFAULT_BASE_URL, Config, OpenMeteo, parse
 
 # crafted from the formats in upstreams.md section 2 (grid-cell coordinates, not the requested ones)

@@ -56,7 +56,7 @@ CbrRates = dict[str, tuple[int, str]]  # code -> (nominal, RUB per nominal with 
 
 # source -> fault; "ok" serves data. A fault applies to every route of that source.
 FAULTS = (
-    "ok", "500", "503", "429", "404", "hang", "slow", "truncated", "html", "empty", "bomb", "huge",
+    "ok", "400", "500", "503", "429", "404", "hang", "slow", "truncated", "html", "empty", "bomb", "huge",
     "absurd", "wrongroot", "streamerror", "down",
 )  # fmt: skip
 
@@ -323,7 +323,7 @@ class Upstream:
         self.times.append(self.clock())
         self.arrived.set()
         fault = self.fault.get(source, "ok")
-        if fault in ("500", "503", "404"):
+        if fault in ("400", "500", "503", "404"):
             return web.json_response({"error": True, "reason": "The service is overloaded"}, status=int(fault))
         if fault == "429":
             return web.json_response(

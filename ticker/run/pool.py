@@ -35,7 +35,7 @@ from ticker.run.app import BACKLOG, SHUTDOWN_TIMEOUT, create_app
 from ticker.run.startup import listening_line
 from ticker.settings import Settings
 
-log = logging.getLogger("ticker")
+log = logging.getLogger(__name__)
 ACCEPT_GRACE = 1.0  # seconds a stopping worker keeps serving its connections (with Connection: close)
 CLEANUP_BUDGET = 1.0  # seconds of SHUTDOWN_TIMEOUT kept for the cleanup contexts
 DRAIN = SHUTDOWN_TIMEOUT - ACCEPT_GRACE - CLEANUP_BUDGET  # the most requests in flight get, as run_app's timeout

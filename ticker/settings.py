@@ -46,7 +46,7 @@ class City(BaseModel):
         return Location(id=self.id, latitude=self.latitude, longitude=self.longitude)
 
 
-class CrossCheck(BaseModel):
+class CrossCheckSettings(BaseModel):
     """Each primary rate against the CBR cross rate for the same date."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -54,7 +54,7 @@ class CrossCheck(BaseModel):
     tolerance: float = Field(default=0.05, gt=0, lt=1, description="|primary / cross - 1| above this is a warning")
 
 
-class History(BaseModel):
+class HistorySettings(BaseModel):
     """The backfill of NBK's official rates (TICKER_HISTORY__DAYS, TICKER_HISTORY__RATE)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -97,8 +97,8 @@ class _Settings(BaseSettings):
     fetch_attempts: int = Field(default=3, ge=1, le=10)
     breaker_cooldown: float = Field(default=30, ge=0, le=3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    cross_check: CrossCheck = Field(default_factory=CrossCheck)
-    history: History = Field(default_factory=History)
+    cross_check: CrossCheckSettings = Field(default_factory=CrossCheckSettings)
+    history: HistorySettings = Field(default_factory=HistorySettings)
 
     @field_validator("currencies", "rate_sources", "weather_sources", "cors_origins", mode="before")
     @classmethod

@@ -117,7 +117,9 @@ def render_csv(currency: str, found: list[tuple[date, Day]]) -> bytes:
 
 
 @dataclass
-class Rendering:
+class CachedRange:
+    """One (currency, range, format) rendered, kept until the history changes."""
+
     rendered: Rendered
     complete: bool  # every date of the range is held
     codings: dict[str, bytes] = field(default_factory=dict)
@@ -129,24 +131,24 @@ class HistoryView:
     def __init__(self, app: web.Application) -> None:
         self.app = app
         self._version = -1
-        self._cache: OrderedDict[HistoryQuery, Rendering] = OrderedDict()
+        self._cache: OrderedDict[HistoryQuery, CachedRange] = OrderedDict()
 
-    def _rendering(self, query: HistoryQuery) -> Rendering:
+    def _cached(self, query: HistoryQuery) -> CachedRange:
         store = self.app[STORE]
         if store.history_version != self._version:
             self._version = store.history_version
             self._cache.clear()
-        rendering = self._cache.get(query)
-        if rendering is None:
+        cached = self._cache.get(query)
+        if cached is None:
             found = points(store.history.get(query.currency, {}), query.start, query.end)
             body = (render_csv if query.csv else render_json)(query.currency, found)
             tag = hashlib.blake2b(body, digest_size=12).hexdigest()
             rendered = Rendered(body, tag, None, None, True, None, CSV if query.csv else JSON)
-            rendering = Rendering(rendered, len(found) == (query.end - query.start).days + 1)
-            self._cache[query] = rendering
+            cached = CachedRange(rendered, len(found) == (query.end - query.start).days + 1)
+            self._cache[query] = cached
             if len(self._cache) > _CACHE_SIZE:
                 self._cache.popitem(last=False)
-        return rendering
+        return cached
 
     async def __call__(self, request: web.Request) -> web.Response:
         app = self.app
@@ -155,10 +157,10 @@ class HistoryView:
             raise web.HTTPNotFound(reason="history is off (TICKER_HISTORY__DAYS=0, or nbk is not a rate source)")
         today = astana_date(app[CLOCK]())
         query = parse_history_query(request.query, settings.currencies, today, request.headers.get(hdrs.ACCEPT, ""))
-        rendering = self._rendering(query)
-        rendered = rendering.rendered
+        cached = self._cached(query)
+        rendered = cached.rendered
         coding = choose_coding(request.headers.get(hdrs.ACCEPT_ENCODING, ""))
-        immutable = query.end < today and rendering.complete
+        immutable = query.end < today and cached.complete
         cache = IMMUTABLE if immutable else app[CACHE_POLICY]["rates"].header()
         origin = request.headers.get(hdrs.ORIGIN)
         headers = header_set(rendered, coding, cache, app[CORS], origin, vary="Accept, Accept-Encoding")
@@ -166,5 +168,5 @@ class HistoryView:
             return web.Response(status=304, headers=without_body_headers(headers))
         body = rendered.body
         if coding:
-            body = rendering.codings.get(coding) or rendering.codings.setdefault(coding, compress(body, coding))
+            body = cached.codings.get(coding) or cached.codings.setdefault(coding, compress(body, coding))
         return web.Response(body=body, headers=headers)

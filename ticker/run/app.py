@@ -29,7 +29,8 @@ from ticker.fetch.sources import build_providers
 from ticker.metrics import Metrics
 from ticker.render.snapshot import Snapshot, View
 from ticker.settings import Settings
-from ticker.store.store import Shared, Store
+from ticker.store.backend import Shared
+from ticker.store.store import Store
 from ticker.tasks import Supervisor
 from ticker.web import openapi, views
 from ticker.web.appkeys import (

@@ -12,7 +12,7 @@ Time: every date the fake answers comes from ``clock`` (an aware UTC datetime; t
   ``nbk_published_through`` (by default: today in Astana, and tomorrow from 16:00 Astana).
   ``get_rates.cfm?fdate=D`` answers the newest held document dated D or before, never a date after the publication
   frontier: for a date not published yet it answers the latest published document, with its own ``<date>``. What the
-  real NBK answers for a future date is unverified (upstreams.md, NBK quirk 10); this is the fake's choice.
+  real NBK answers for a future date has never been observed; this is the fake's choice.
   ``rates_all.xml`` answers the newest published document as RSS with a ``<pubDate>`` per item.
 * CBR sets rates on business days (Monday to Friday, less ``cbr_closed``) for the next calendar date, which is the
   document's ``Date``: documents are dated Tuesday to Saturday, and Saturday's is in force through Monday. The one

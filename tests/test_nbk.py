@@ -23,7 +23,7 @@ from ticker.clock import astana_date
 SAMPLES = Path(__file__).parent / "samples" / "nbk"
 GET_RATES = (SAMPLES / "nbk_get_rates_2026-04-01.xml").read_bytes()  # real, fdate=01.04.2026
 LEGACY = (SAMPLES / "nbk_rates_all_2016-04-18_legacy.xml").read_bytes()  # real rates_all.xml, 18.04.2016
-# crafted from the formats in upstreams.md section 1
+# crafted in NBK's two formats as providers/nbk.py describes them
 FOUR_DIGIT = (SAMPLES / "crafted_rates_all_2025-05-12_four_digit_years.xml").read_bytes()
 MAINTENANCE = (SAMPLES / "crafted_maintenance_page.html").read_bytes()
 BOMB = (SAMPLES / "crafted_billion_laughs.xml").read_bytes()

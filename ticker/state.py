@@ -6,7 +6,7 @@ side by side), and one ``SourceStatus`` per source. An entry keeps when its valu
 changes nothing a reader sees. Merging is newest-``fetched_at``-wins, which makes every write idempotent:
 replicas, restarts and a Redis that comes back empty all converge on the same state.
 
-Current means (design.md, "Time"): a rate is current on the Astana date it is in force on; a temperature
+Current means (the README's section "Time"): a rate is current on the Astana date it is in force on; a temperature
 while its own ``observed_at`` is within its source's STALE_AFTER. Never by when we fetched it.
 """
 

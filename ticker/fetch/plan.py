@@ -1,6 +1,6 @@
 """When each source is asked next, and for which date: pure, so every replica plans the same runs.
 
-Publication drives the schedule (design.md, "Time"):
+Publication drives the schedule (the README's section "Time"):
 
 - a source is asked for today's value at once when it is needed and has not been asked since the need
   arose (Astana midnight for rates; the instant a temperature went stale; an earlier source in the chain

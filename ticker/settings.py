@@ -12,8 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from providers import REGISTRY, names_of
 from providers.base import Kind, Location, SourceConfig
-from ticker.redis_url import mask_url_passwords
-from ticker.redis_url import parse as parse_redis_url
+from ticker.redis_url import mask_url_passwords, parse_redis_url
 
 ENV_PREFIX = "TICKER_"
 SECTIONS = (*REGISTRY, "cross_check", "history")  # the nested sections (TICKER_NBK__INTERVAL), one per provider

@@ -52,7 +52,8 @@ def _history_path(currencies: tuple[str, ...]) -> dict[str, Any]:
             "description": "Ascending by date; a date not backfilled yet is missing, never filled in. At most "
             f"{MAX_DAYS} days per request (both ends included); `from` after `to` or a longer range is a 400. "
             f"A range that ends before today (Astana) and holds every date answers `Cache-Control: {IMMUTABLE}`; "
-            "any other follows the strip's rates max-age. `format=csv` or `Accept: text/csv` answers CSV with "
+            "any other follows the strip's rates max-age. `format=csv`, or an `Accept` preferring `text/csv` to "
+            "`application/json` (at equal q, JSON), answers CSV with "
             f"the header line `{CSV_HEADER}`. 404 while history is off (TICKER_HISTORY__DAYS=0).",
             "parameters": [
                 param(

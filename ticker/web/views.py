@@ -18,6 +18,7 @@ from ticker.web.appkeys import (
     CORS,
     CROSSCHECK,
     METRICS,
+    POLICY,
     RESPONDER,
     SETTINGS,
     SNAPSHOT,
@@ -107,6 +108,7 @@ async def readyz(request: web.Request) -> web.Response:
         app[CLOCK](),
         tasks_down=sorted(app[SUPERVISOR].down),
         warnings=app[CROSSCHECK].warnings(),
+        policy=app[POLICY],
     )
     return web.Response(
         status=200 if body.ready else 503,

@@ -60,7 +60,7 @@ CbrRates = dict[str, tuple[int, str]]  # code -> (nominal, RUB per nominal with 
 
 # source -> fault; "ok" serves data. A fault applies to every route of that source.
 FAULTS = (
-    "ok", "400", "500", "503", "429", "404", "hang", "slow", "parked", "overlong", "truncated", "html", "empty",
+    "ok", "400", "403", "404", "429", "500", "503", "hang", "slow", "parked", "overlong", "truncated", "html", "empty",
     "bomb", "huge", "absurd", "wrongroot", "streamerror", "down",
 )  # fmt: skip
 
@@ -223,6 +223,9 @@ class Upstream:
         self.fault: dict[str, str] = {}  # source, or one of its paths (NBK has two), -> one of FAULTS
         self.retry_after: str | None = "120"  # the 429 fault's Retry-After; None: the 429 sends none
         self.body: dict[str, bytes] = {}  # source or path -> a crafted body served with 200 instead of the document
+        self.fault_of: Callable[[web.Request], str | None] | None = None  # a fault per request (one city's), first
+        self.extra_headers: dict[str, dict[str, str]] = {}  # source -> headers over its answer's (Expires, ...)
+        self.status: dict[str, int] = {}  # source -> the status its answer is sent with (203: MET's deprecation)
         # NBK
         self.rates: NbkRates = {
             "USD": ("478.77", 1, "DOWN", "-2.77"),
@@ -326,8 +329,10 @@ class Upstream:
         self.queries.append((request.path, dict(request.query)))
         self.times.append(self.clock())
         self.arrived.set()
-        fault = self.fault.get(request.path) or self.fault.get(source, "ok")
-        if fault in ("400", "500", "503", "404"):
+        fault = (
+            (self.fault_of and self.fault_of(request)) or self.fault.get(request.path) or self.fault.get(source, "ok")
+        )
+        if fault in ("400", "403", "404", "500", "503"):
             return web.json_response({"error": True, "reason": "The service is overloaded"}, status=int(fault))
         if fault == "429":
             return web.json_response(
@@ -356,6 +361,10 @@ class Upstream:
         except ValueError as exc:  # a request the real server refuses
             return web.json_response({"error": True, "reason": f"Parameter error: {exc}"}, status=400)
         body = self.body.get(request.path, self.body.get(source, body))
+        headers.update(self.extra_headers.get(source, {}))
+        since = request.headers.get("If-Modified-Since")
+        if since is not None and since == headers.get("Last-Modified"):  # MET's revalidation: the exact string
+            return web.Response(status=304, headers=headers)
         headers["Content-Type"] = CONTENT_TYPES[source]
         if fault == "streamerror":
             body = body[: len(body) // 2] + b"Unexpected error while streaming data: timeout"
@@ -366,7 +375,7 @@ class Upstream:
             assert request.transport is not None
             request.transport.close()  # the connection dies mid-body
             return response
-        return web.Response(body=body, headers=headers)
+        return web.Response(status=self.status.get(source, 200), body=body, headers=headers)
 
     async def _stream_fault(self, fault: str, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/xml"})

@@ -107,3 +107,17 @@ def test_comments_cite_only_files_in_the_repository() -> None:
             for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
                 missing += [f"{rel(path)}:{number}: {m}" for m in cited.findall(line) if Path(m).name not in present]
     assert not missing, f"cite the README section, a docs/ file or the module instead: {missing}"
+
+
+def test_one_fake_upstream() -> None:
+    """Tests reach the upstreams only through tests/fakes.py: no other test module serves an upstream's route."""
+    from tests.fakes import ROUTES
+
+    served = re.compile(r"add_(?:get|route)\([^)]*?[\"'](" + "|".join(re.escape(route) for route in ROUTES) + r")[\"']")
+    others = [
+        f"{rel(path)}: {match}"
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        if path.name != "fakes.py"
+        for match in served.findall(path.read_text(encoding="utf-8"))
+    ]
+    assert not others, f"serve it from tests/fakes.py's Upstream instead: {others}"

@@ -2,7 +2,7 @@
 responsible for it now, which source to ask next and when, and what an answer keeps. The planner, the
 refresher, the strip, /readyz and the cross-check ask a ``Policy``; none of them re-derives it.
 
-What "current" means (README, "What current means"):
+What "current" means (the README's section "Time"):
 
 - A rate is current on the Astana date it is in force on; a rate dated after today is tomorrow's (``next``),
   current from Astana midnight. Among current rates the first source in the chain wins (NBK is official).
@@ -160,10 +160,12 @@ class Policy:
         if not shown:
             return Pick(None, True, None, None, following, upcoming)
         current = {id(e) for _, s, e in shown if self.is_current(s, e.record, now)}
+        # ``relevant``: whose passed instants can have changed what the item shows. Rates change only at Astana
+        # midnights (the latest passed one is the shown rate's own switch-in), so all of them; a reading shown is the
+        # newest, so only a tie (a current one going stale hands over to another)
         if kind == "rates" and current:  # official first: the first source in the chain with today's rate
             _, source, entry = next(t for t in shown if id(t[2]) in current)
-            ahead = chain[: chain.index(source) + 1]  # a later source going stale changes nothing shown
-            relevant = {id(e) for s, e in found if s in ahead}
+            relevant = {id(e) for _, e in found}
         elif kind == "rates":  # none current: the newest, the first in the chain on a tie
             _, source, entry = min(shown, key=lambda t: (-_ordinal(t[2].record), t[0]))
             relevant = {id(e) for _, e in found}

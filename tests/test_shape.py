@@ -121,3 +121,25 @@ def test_one_fake_upstream() -> None:
         for match in served.findall(path.read_text(encoding="utf-8"))
     ]
     assert not others, f"serve it from tests/fakes.py's Upstream instead: {others}"
+
+
+def test_paths_named_in_comments_and_docs_exist() -> None:
+    """A module or file named by its path (``ticker/policy.py``, ``docs/deploy.md``) is in the repository."""
+    named = re.compile(
+        r"(?<![\w/])((?:ticker|providers|tests|scripts|bench|docs)/[\w./-]+\.(?:py|md|js|json|toml|yaml))\b"
+    )
+    missing = []
+    for path in [
+        ROOT / "README.md",
+        *(
+            p
+            for d in ("ticker", "providers", "tests", "scripts", "bench", "docs")
+            for p in sorted((ROOT / d).rglob("*"))
+            if p.is_file()
+        ),
+    ]:
+        if path.suffix not in ("", ".py", ".md", ".sh", ".js", ".toml", ".yaml", ".html"):
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        missing += [f"{rel(path)}: {name}" for name in named.findall(text) if not (ROOT / name).exists()]
+    assert not missing, f"name the module that says it now: {missing}"

@@ -128,9 +128,10 @@ def start_redis(procs: Procs, core: int | None) -> int:
     return port
 
 
-def start_fake_upstream(procs: Procs, core: int | None) -> int:
+def start_fake_upstream(procs: Procs, core: int | None, *extra: str) -> int:
     port = free_port()
-    procs.start(pinned(core, [sys.executable, str(ROOT / "scripts" / "fake_upstream.py"), "--port", str(port)]))
+    argv = [sys.executable, str(ROOT / "scripts" / "fake_upstream.py"), "--port", str(port), *extra]
+    procs.start(pinned(core, argv))
     return port
 
 
@@ -145,6 +146,7 @@ def ticker_env(port: int, upstream: int, **extra: str) -> dict[str, str]:
         TICKER_CBR__BASE_URL=base,
         TICKER_OPEN_METEO__BASE_URL=base,
         TICKER_MET_NO__BASE_URL=base,
+        TICKER_OPEN_METEO_AIR__BASE_URL=base,
     )
     env.update(extra)
     return env

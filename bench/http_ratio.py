@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """GET /v1/ticker requests/s as a ratio of a bare aiohttp handler returning the same bytes, side by side.
 
-    python bench/http_ratio.py [--rounds 5] [--duration 3] [--concurrency 32] [--ablation]
+    python bench/http_ratio.py [--rounds 5] [--duration 3] [--concurrency 32] [--ablation] [--big]
 
 Starts, every server pinned to --server-core and everything else to --client-core: the fake upstream
 (scripts/fake_upstream.py), a private redis-server, `ticker serve` (in-process store), `ticker serve` with
@@ -17,7 +17,8 @@ every request). Each round measures:
 and prints requests/s, requests per second of server CPU time, and the median of the per-round ratios.
 Read the ratios: on a shared machine absolute numbers drift. --ablation adds bench/ticker_variant.py
 (ticker's app with a bare /v1/ticker handler; and with the snapshot lookup as well) to show where the time
-goes.
+goes. --big serves the bigger strip instead: all 20 cities, all 39 currencies and air quality on (the fake
+upstream's NBK lists every currency of NBK's real document).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import TypedDict
 
@@ -80,6 +82,17 @@ def capture(port: int, headers: dict[str, str]) -> Spec:
     return {"status": status, "headers": kept, "body_b64": base64.b64encode(body).decode()}
 
 
+def wait_current(port: int, timeout: float = 30) -> None:
+    """Until every item of the strip is current (air quality does not gate /readyz): the body measured is final."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = json.loads(raw_get(port, "/v1/ticker")[2])
+        if not any(item["stale"] for kind in ("weather", "rates", "air") for item in body.get(kind, [{"stale": 1}])):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"the strip on port {port} not all current after {timeout}s")
+
+
 def header(answer: Spec, name: str) -> str:
     return next(value for key, value in answer["headers"] if key.lower() == name.lower())
 
@@ -104,6 +117,9 @@ def main() -> int:
     parser.add_argument("--no-redis", action="store_true", help="skip ticker+redis and the naive design")
     parser.add_argument("--ablation", action="store_true", help="add ticker-fixed and ticker-render")
     parser.add_argument("--targets", help="comma-separated subset of target names (default: all)")
+    parser.add_argument(
+        "--big", action="store_true", help="the bigger strip: all 20 cities, all 39 currencies and air quality on"
+    )
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.client_core})  # this process and whatever it starts unpinned
@@ -124,17 +140,21 @@ def main() -> int:
             servers[name] = port, procs.start(pinned(args.server_core, argv), env, quiet=env is not None)
             return port
 
-        upstream = start_fake_upstream(procs, args.client_core)
+        upstream = start_fake_upstream(procs, args.client_core, *(["--all-currencies"] if args.big else []))
+        big = {"TICKER_CITIES": "all", "TICKER_CURRENCIES": "all", "TICKER_AIR_SOURCES": "open_meteo_air"}
+        strip: dict[str, str] = big if args.big else {}
         redis_core = args.client_core if args.redis_core is None else args.redis_core
         redis = None if args.no_redis else start_redis(procs, redis_core)
-        server("ticker", ticker_argv(), {})
+        server("ticker", ticker_argv(), dict(strip))
         if redis:
-            server("ticker+redis", ticker_argv(), {"TICKER_REDIS_URL": f"redis://{HOST}:{redis}/0"})
+            server("ticker+redis", ticker_argv(), {**strip, "TICKER_REDIS_URL": f"redis://{HOST}:{redis}/0"})
         if args.ablation:
             for variant in ("fixed", "render"):
-                server(f"ticker-{variant}", [sys.executable, str(HERE / "ticker_variant.py"), variant], {})
+                server(f"ticker-{variant}", [sys.executable, str(HERE / "ticker_variant.py"), variant], dict(strip))
         for port, proc in servers.values():
             wait_http(port, "/readyz", proc)
+            if args.big:
+                wait_current(port)
 
         ticker = servers["ticker"][0]
         gz = {"Accept-Encoding": "gzip"}

@@ -7,8 +7,9 @@ from providers.cbr import Cbr
 from providers.met_no import MetNo
 from providers.nbk import Nbk
 from providers.open_meteo import OpenMeteo
+from providers.open_meteo_air import OpenMeteoAir
 
-REGISTRY: dict[str, type[Provider]] = {cls.name: cls for cls in (Nbk, Cbr, OpenMeteo, MetNo)}
+REGISTRY: dict[str, type[Provider]] = {cls.name: cls for cls in (Nbk, Cbr, OpenMeteo, MetNo, OpenMeteoAir)}
 
 
 def names_of(kind: Kind) -> tuple[str, ...]:

@@ -1,6 +1,6 @@
-"""What every provider shares: the records, the settings every source has and the provider shape. The error
-tree is in providers/errors.py, the parsers' helpers in providers/parsing.py, the one bounded read in
-providers/http.py.
+"""What every provider shares: the records and the provider shape. The settings every source has are in
+providers/source_config.py, the error tree in providers/errors.py, the parsers' helpers in providers/parsing.py,
+the one bounded read in providers/http.py.
 
 Providers turn upstream bytes into these records and nothing else; they never import ``ticker``.
 """
@@ -10,15 +10,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import ClassVar, Literal, Protocol, TypeVar
+from typing import ClassVar, Literal, Protocol
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from providers.source_config import SourceConfig
 
 Trend = Literal["up", "down", "flat"]
 # the sky, normalised from each source's own vocabulary (providers/conditions.py); None when unknown
 Condition = Literal["clear", "partly_cloudy", "overcast", "fog", "drizzle", "rain", "snow", "showers", "thunderstorm"]
-Kind = Literal["rates", "weather"]
+Kind = Literal["rates", "weather", "air"]
 Clock = Callable[[], datetime]
 
 
@@ -52,8 +54,34 @@ class Temperature(BaseModel):
     # the provider's declared ``cadence`` (records stored before cadences load as None too)
     cadence: float | None = Field(default=None, gt=0)
 
+    @property
+    def empty(self) -> bool:
+        """No value (null from the upstream): never replaces a reading."""
+        return self.temperature is None
 
-Record = Rate | Temperature
+
+class AirQuality(BaseModel):
+    """Modelled near-surface air quality for a configured city at a true UTC instant: both AQIs and particulates
+    (µg/m³). ``cadence``: seconds between two readings where the answer says (Open-Meteo's current.interval);
+    None: the provider's declared one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    city: str
+    us_aqi: float | None
+    european_aqi: float | None
+    pm2_5: float | None
+    pm10: float | None
+    observed_at: datetime
+    cadence: float | None = Field(default=None, gt=0)
+
+    @property
+    def empty(self) -> bool:
+        """No value at all (the model has none for this place): never replaces a reading."""
+        return self.us_aqi is None and self.european_aqi is None and self.pm2_5 is None and self.pm10 is None
+
+
+Record = Rate | Temperature | AirQuality
 
 
 class Location(BaseModel):
@@ -64,56 +92,6 @@ class Location(BaseModel):
     id: str
     latitude: float = Field(ge=-90, le=90)
     longitude: float = Field(ge=-180, le=180)
-
-
-class SourceConfig(BaseModel):
-    """Settings every source has; each provider subclasses it with its own defaults."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    base_url: str
-    interval: float = Field(default=900, ge=1, description="seconds between fetches")
-    stale_after: float | None = Field(
-        default=None,
-        gt=0,
-        description="seconds of grace after a reading's cadence (for our polling and the source's delay) before it "
-        "is stale; default 2 x interval",
-    )
-    timeout: float = Field(default=10, gt=0, le=300, description="total seconds for one fetch")
-    max_bytes: int = Field(default=2_000_000, ge=1024, description="largest response body read")
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
-
-    @field_validator("interval")
-    @classmethod
-    def _interval(cls, value: float) -> float:  # re-checked here: subclasses override the default
-        if not value >= 1:
-            raise ValueError("must be at least 1 second")
-        return value
-
-    @field_validator("timeout")
-    @classmethod
-    def _timeout(cls, value: float) -> float:
-        if not 0 < value <= 300:
-            raise ValueError("must be more than 0 and at most 300 seconds")
-        return value
-
-    @field_validator("stale_after")
-    @classmethod
-    def _stale_after(cls, value: float | None, info: ValidationInfo) -> float | None:
-        interval = info.data.get("interval")
-        if value is not None and interval is not None and value < interval:
-            raise ValueError(f"must not be shorter than the interval ({interval:g} s)")
-        return value
-
-    @property
-    def stale_seconds(self) -> float:
-        return self.stale_after if self.stale_after is not None else 2 * self.interval
 
 
 class Provider(Protocol):
@@ -132,13 +110,3 @@ class Provider(Protocol):
     def __init__(self, config: SourceConfig, locations: Sequence[Location], clock: Clock) -> None: ...
 
     async def fetch(self, session: aiohttp.ClientSession, day: dt.date) -> Sequence[Record]: ...
-
-
-C = TypeVar("C", bound=SourceConfig)
-
-
-def narrow(config: SourceConfig, want: type[C]) -> C:
-    """The provider's own Config class, or a TypeError naming both (a wiring mistake, not bad data)."""
-    if not isinstance(config, want):
-        raise TypeError(f"{want.__module__}.{want.__qualname__} expected, got {type(config).__qualname__}")
-    return config

@@ -19,12 +19,13 @@ from typing import ClassVar
 import aiohttp
 from pydantic import Field
 
-from providers.base import Clock, Kind, Location, SourceConfig, Temperature, narrow
+from providers.base import Clock, Kind, Location, Temperature
 from providers.conditional import ConditionalCache
 from providers.errors import ProviderError
 from providers.http import read_bounded
 from providers.met_no_forecast import Forecast, load, pick
 from providers.parsing import coordinate, format_errors
+from providers.source_config import SourceConfig, narrow
 
 log = logging.getLogger(__name__)
 # the default User-Agent, shared by every installation that never set its own: MET Norway's terms want each

@@ -18,12 +18,19 @@ from xml.etree.ElementTree import Element
 
 import aiohttp
 
-from providers.base import Clock, Kind, Location, Rate, SourceConfig, Trend, narrow
+from providers.base import Clock, Kind, Location, Rate, Trend
 from providers.errors import FormatError, ProviderError
 from providers.http import read_bounded
 from providers.parsing import collect, currency_code, decimal, finite, guarded, parse_xml
+from providers.source_config import SourceConfig, narrow
 
 _TRENDS: dict[str, Trend] = {"UP": "up", "DOWN": "down"}
+# every currency NBK publishes, in its order (get_rates.cfm, 2026-04-01): what TICKER_CURRENCIES=all means
+PUBLISHED = (
+    "AUD", "AZN", "AMD", "BYN", "BRL", "HUF", "HKD", "GEL", "DKK", "AED", "USD", "EUR", "INR", "IRR", "CAD", "CNY",
+    "KWD", "KGS", "MYR", "MXN", "MDL", "NOK", "PLN", "SAR", "RUB", "XDR", "SGD", "TJS", "THB", "TRY", "UZS", "UAH",
+    "GBP", "CZK", "SEK", "CHF", "ZAR", "KRW", "JPY",
+)  # fmt: skip
 
 
 class Config(SourceConfig):

@@ -3,9 +3,10 @@
 
     python scripts/fake_upstream.py --port 0 --port-file /tmp/fake.port
 
-Point the service at it with TICKER_NBK__BASE_URL, TICKER_CBR__BASE_URL, TICKER_OPEN_METEO__BASE_URL and
-TICKER_MET_NO__BASE_URL = http://127.0.0.1:PORT. It is tests/fakes.py's Upstream (the fake the test suite uses),
-dated by its clock (the wall clock, or --now) with real publication timing, so nothing looks stale:
+Point the service at it with TICKER_NBK__BASE_URL, TICKER_CBR__BASE_URL, TICKER_OPEN_METEO__BASE_URL,
+TICKER_MET_NO__BASE_URL and TICKER_OPEN_METEO_AIR__BASE_URL = http://127.0.0.1:PORT. It is tests/fakes.py's
+Upstream (the fake the test suite uses), dated by its clock (the wall clock, or --now) with real publication
+timing, so nothing looks stale:
 
     GET /rss/get_rates.cfm?fdate=DD.MM.YYYY   NBK  <rates><date>..<item>..   (utf-8), the same rates every date;
                                                    tomorrow's from 16:00 Astana
@@ -17,6 +18,8 @@ dated by its clock (the wall clock, or --now) with real publication timing, so n
                                               Open-Meteo: a JSON list for several points, a bare object for one
     GET /weatherapi/locationforecast/2.0/compact?lat=..&lon=..
                                               MET Norway compact GeoJSON, with Expires and Last-Modified
+    GET /v1/air-quality?latitude=a,b&longitude=c,d&current=us_aqi,european_aqi,pm2_5,pm10&timezone=GMT
+                                              Open-Meteo Air Quality: the hour's reading per point, like the forecast
     GET /_stats                               {"/path": hits, ...} (for tests)
 
 ``--missing cbr,met_no`` answers 404 for those sources; ``--fault nbk=503`` any fault of tests/fakes.py's FAULTS.
@@ -37,7 +40,7 @@ from pathlib import Path
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, for tests.fakes
-from tests.fakes import FAULTS, SOURCES, Upstream
+from tests.fakes import FAULTS, NBK_ALL, SOURCES, Upstream, nbk_rates_of
 
 
 def running_from(start: datetime) -> Callable[[], datetime]:
@@ -71,6 +74,8 @@ def build(args: argparse.Namespace) -> Upstream:
     fake = Upstream(clock=running_from(args.now)) if args.now else Upstream()
     fake.nbk_date = None  # the same rates on every date NBK has published
     fake.met_no_expires = timedelta(minutes=30)
+    if args.all_currencies:
+        fake.rates = nbk_rates_of(NBK_ALL.read_bytes())
     fake.fault.update(dict(args.fault))
     fake.fault.update({source: "404" for source in args.missing})
     return fake
@@ -103,6 +108,7 @@ def main() -> None:
     parser.add_argument("--port-file", type=Path, help="write the bound port here once listening")
     parser.add_argument("--missing", type=names, default=set(), help="comma-separated sources to answer 404: nbk,cbr")
     parser.add_argument("--fault", type=fault, action="append", default=[], help="SOURCE=FAULT, repeatable")
+    parser.add_argument("--all-currencies", action="store_true", help="NBK lists all 39 (its real document's)")
     parser.add_argument("--now", type=instant, help="the fake's clock starts here (ISO 8601 with offset) and runs on")
     args = parser.parse_args()
     asyncio.run(serve(build(args), args.host, args.port, args.port_file))

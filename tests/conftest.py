@@ -141,7 +141,7 @@ def make_settings(upstream: Upstreams) -> SettingsFactory:
     def make(**overrides: Any) -> Settings:
         sections = {
             name: {"base_url": upstream.url, "timeout": 2, **SLOTS.get(name, {}), **overrides.pop(name, {})}
-            for name in ("nbk", "cbr", "open_meteo", "met_no")
+            for name in ("nbk", "cbr", "open_meteo", "met_no", "open_meteo_air")
         }
         sections["met_no"].setdefault("user_agent", "ticker-tests/1.0 tests@example.kz")
         # history is off unless a test turns it on: its backfill asks NBK beside the strip's fetches these tests count

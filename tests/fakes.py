@@ -1,4 +1,5 @@
-"""One fake of the four upstreams over real HTTP: NBK, CBR, Open-Meteo and MET Norway in their real wire formats,
+"""One fake of the upstreams over real HTTP: NBK, CBR, Open-Meteo (forecast and air quality) and MET Norway in their
+real wire formats,
 with real publication timing read from an injected clock, and every fault a real server shows (status codes, hangs,
 truncation, HTML with 200, bombs, giants, a dropped connection).
 
@@ -21,6 +22,8 @@ Time: every date the fake answers comes from ``clock`` (an aware UTC datetime; t
   published; without ``date_req``, the newest published (tomorrow's, in the evening).
 * Open-Meteo's ``current.time`` is the clock's now in UTC+5 floored to 15 minutes, unless ``local_time`` is set.
 * MET Norway's steps are hourly around the clock's now less ``met_no_age``.
+* Open-Meteo Air Quality's ``current.time`` is the clock's now in GMT floored to the hour (``air_time`` overrides it),
+  ``interval`` 3600; ``us_aqi``, ``european_aqi``, ``pm2_5`` and ``pm10`` cycle through ``air`` like temperatures.
 * The sky: Open-Meteo's ``weather_code`` cycles through ``weather_codes`` like ``temperatures``; MET's
   ``symbol_code`` is ``met_no_symbol`` on every step. Either may be set to anything, malformed included.
 
@@ -45,6 +48,7 @@ from decimal import Decimal
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 from aiohttp import web
 
@@ -70,13 +74,15 @@ ROUTES = {
     "/scripts/XML_daily.asp": "cbr",
     "/v1/forecast": "open_meteo",
     "/weatherapi/locationforecast/2.0/compact": "met_no",
+    "/v1/air-quality": "open_meteo_air",
 }
-SOURCES = ("nbk", "cbr", "open_meteo", "met_no")
+SOURCES = ("nbk", "cbr", "open_meteo", "met_no", "open_meteo_air")
 CONTENT_TYPES = {
     "nbk": "text/xml; charset=UTF-8",
     "cbr": "text/xml; charset=windows-1251",
     "open_meteo": "application/json; charset=utf-8",
     "met_no": "application/json",
+    "open_meteo_air": "application/json; charset=utf-8",
 }
 
 BOMB = b"""<?xml version="1.0"?>
@@ -136,6 +142,21 @@ def nbk_rss(rates: NbkRates, day: str) -> bytes:
 {items}</channel></rss>""".encode()
 
 
+def nbk_rates_of(document: bytes) -> NbkRates:
+    """The rates of an NBK get_rates.cfm document (a trusted sample: tests/samples/nbk), in its order."""
+    root = ElementTree.fromstring(document)
+    return {
+        item.findtext("title", ""): (
+            item.findtext("description", ""), int(item.findtext("quant", "1")), item.findtext("index", ""),
+            item.findtext("change", ""),
+        )
+        for item in root.iter("item")
+    }  # fmt: skip
+
+
+NBK_ALL = SAMPLES / "nbk" / "nbk_get_rates_2026-04-01.xml"  # real: every currency NBK publishes
+
+
 def cbr_xml(day: date, rates: CbrRates | None = None) -> bytes:
     """XML_daily.asp's document dated ``day``: the real sample re-dated, or one generated from ``rates``."""
     if rates is None:
@@ -178,6 +199,28 @@ def open_meteo_point(
     }  # fmt: skip
     point["current"] = {
         "time": local_time, "interval": 900, "temperature_2m": temperature, "weather_code": weather_code,
+    }  # fmt: skip
+    return point
+
+
+AirValues = tuple[float | None, float | None, float | None, float | None]  # us_aqi, european_aqi, pm2_5, pm10
+
+
+def open_meteo_air_point(index: int, values: AirValues, gmt_time: str) -> dict[str, Any]:
+    """One location's ``current=us_aqi,european_aqi,pm2_5,pm10&timezone=GMT`` object."""
+    point: dict[str, Any] = {
+        "latitude": 51.2 + index, "longitude": 71.399994 + index, "generationtime_ms": 0.2149,
+        "utc_offset_seconds": 0, "timezone": "GMT", "timezone_abbreviation": "GMT", "elevation": 350.0,
+    }  # fmt: skip
+    if index:
+        point["location_id"] = index
+    point["current_units"] = {
+        "time": "iso8601", "interval": "seconds", "us_aqi": "USAQI", "european_aqi": "EAQI",
+        "pm2_5": "μg/m³", "pm10": "μg/m³",
+    }  # fmt: skip
+    us, eu, pm2_5, pm10 = values
+    point["current"] = {
+        "time": gmt_time, "interval": 3600, "us_aqi": us, "european_aqi": eu, "pm2_5": pm2_5, "pm10": pm10,
     }  # fmt: skip
     return point
 
@@ -246,6 +289,9 @@ class Upstream:
         self.temperatures: list[float | None] = [-3.4, 12.0, 21.5]  # cycled over the points asked; None is null
         self.weather_codes: list[object] = [71, 3, 0]  # WMO codes cycled like temperatures (snow, overcast, clear)
         self.local_time: str | None = None  # "YYYY-MM-DDTHH:MM" in UTC+5; None: the clock's, floored to 15 min
+        # Open-Meteo Air Quality: cycled over the points asked like temperatures
+        self.air: list[AirValues] = [(74, 47, 23.4, 31.9), (152, 101, 57.8, 66.1), (38, 18, 8.2, 12.5)]
+        self.air_time: str | None = None  # "YYYY-MM-DDTHH:MM" in GMT; None: the clock's, floored to the hour
         # MET Norway
         self.met_no_age = timedelta(0)  # the document is made this long before the clock's now
         self.met_no_symbol: object = "cloudy"  # every step's symbol_code; None: no next_* blocks
@@ -315,6 +361,11 @@ class Upstream:
         local = self.clock().astimezone(ASTANA)
         slot = local.replace(minute=local.minute - local.minute % 15, second=0, microsecond=0)
         return slot.strftime("%Y-%m-%dT%H:%M")
+
+    def air_quality_time(self) -> str:
+        if self.air_time is not None:
+            return self.air_time
+        return self.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:00")
 
     # --- HTTP --------------------------------------------------------------------------------------------
 
@@ -400,6 +451,8 @@ class Upstream:
             return cbr_xml(self.cbr_document_date(asked), self.cbr_rates), {}
         if source == "open_meteo":
             return self._open_meteo(request, fault), {}
+        if source == "open_meteo_air":
+            return self._open_meteo_air(request, fault), {}
         return self._met_no(request)
 
     def _nbk(self, request: web.Request, fault: str) -> bytes:
@@ -432,6 +485,17 @@ class Upstream:
             for i in range(len(lats.split(",")))
         ]
         return json.dumps(points if len(points) > 1 else points[0]).encode()
+
+    def _open_meteo_air(self, request: web.Request, fault: str) -> bytes:
+        lats = request.query.get("latitude", "")
+        if not lats:
+            raise ValueError("latitude and longitude required")
+        if request.query.get("timezone", "GMT") != "GMT":
+            raise ValueError("this fake answers GMT only")
+        values = [(9999.0, 9999.0, 9999.0, 9999.0)] if fault == "absurd" else list(self.air)
+        at = self.air_quality_time()
+        points = [open_meteo_air_point(i, values[i % len(values)], at) for i in range(len(lats.split(",")))]
+        return json.dumps(points if len(points) > 1 else points[0], ensure_ascii=False).encode()
 
     def _met_no(self, request: web.Request) -> tuple[bytes, dict[str, str]]:
         try:

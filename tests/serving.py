@@ -11,7 +11,7 @@ import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-SOURCES = ("NBK", "CBR", "OPEN_METEO", "MET_NO")
+SOURCES = ("NBK", "CBR", "OPEN_METEO", "MET_NO", "OPEN_METEO_AIR")
 
 
 def serve_env(upstream_url: str, port: int, **extra: str) -> dict[str, str]:

@@ -121,7 +121,12 @@ def test_unknown_variables_are_warnings_and_the_exit_is_still_0(
     [
         ("TICKER_NBK__INTERVAL", "0", "TICKER_NBK__INTERVAL: Value error, must be at least 1 second"),
         ("TICKER_PORT", "eighty", "TICKER_PORT: Input should be a valid integer"),
-        ("TICKER_CITIES", "astana", "TICKER_CITIES: not valid JSON"),
+        (
+            "TICKER_CITIES",
+            "astana,paris",
+            "TICKER_CITIES: Value error, unknown city ids ['paris']; the catalog",
+        ),
+        ("TICKER_CITIES", '[{"id": "x"', "TICKER_CITIES: Value error, not valid JSON"),
         ("TICKER_REDIS_URL", "http://user:hunter2@host/0", "TICKER_REDIS_URL: "),
         ("TICKER_REDIS_URL", "http://user:hun@hunter2@host/0", "TICKER_REDIS_URL: "),
         ("TICKER_REDIS_URL", "http://host/0?password=hunter2", "TICKER_REDIS_URL: "),

@@ -48,7 +48,8 @@ async def test_nothing_reachable_at_start_says_no_data_yet_per_source_and_once_p
     for source in SOURCES:
         upstream.fake.fault[source] = "down"  # the connection closes unanswered
     # a retry inside each run too, with no pause between the tries
-    client = await start_app(make_settings(), retry=RetryPolicy(attempts=2, base_delay=0, max_delay=0))
+    settings = make_settings(air_sources=["open_meteo_air"])  # every kind, air quality too
+    client = await start_app(settings, retry=RetryPolicy(attempts=2, base_delay=0, max_delay=0))
     refresher = client.app[REFRESHER]
 
     for _ in range(3):  # the first round, then each source asked again when its breaker opens (cooldown 0)
@@ -68,12 +69,17 @@ async def test_nothing_reachable_at_start_says_no_data_yet_per_source_and_once_p
         "no weather at all: every weather source failed (open_meteo, met_no: each one's reason is above and in "
         "/readyz); " + CHECK.format(vars="TICKER_OPEN_METEO__BASE_URL, TICKER_MET_NO__BASE_URL")
     ]
+    assert [m for m in messages if m.startswith("no air quality at all")] == [
+        "no air quality at all: every air quality source failed (open_meteo_air: each one's reason is above and in "
+        "/readyz); " + CHECK.format(vars="TICKER_OPEN_METEO_AIR__BASE_URL")
+    ]
     assert not [m for m in messages if "keeping the last good data" in m]
-    assert len(messages) == len(SOURCES) + 2  # nothing more per retry or per round
+    assert len(messages) == len(SOURCES) + 3  # nothing more per retry or per round
 
     strip = await (await client.get("/v1/ticker")).json()
     assert {item["rate"] for item in strip["rates"]} == {None}
     assert {item["temperature"] for item in strip["weather"]} == {None}
+    assert {item["aqi"] for item in strip["air"]} == {None}
 
 
 async def test_one_source_of_a_kind_failing_is_not_every_source_failing(

@@ -323,6 +323,17 @@ PICKS = [
         ("nbk", 478.0, False, T0, "2026-04-02"),
     ),
     Case("nothing-held", shown("weather", "astana", held(), T0), (None, None, True, None, None)),
+    # another replica's clock a little ahead: what the item shows never changed after now
+    Case(
+        "since-never-in-the-future",
+        shown(
+            "weather",
+            "astana",
+            held(reading(OM, "astana", 1.0, utc("2026-12-06T22:45"), cadence=900, changed=utc("2026-12-06T22:50:02"))),
+            utc("2026-12-06T22:50"),
+        ),
+        (OM, 1.0, False, utc("2026-12-06T22:50"), None),
+    ),
 ]
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import inspect
 from datetime import date
 from pathlib import Path
+from typing import get_args
 
 import aiohttp
 import pytest
 from pytest_aiohttp import AiohttpServer
 
 from providers import REGISTRY, names_of
-from providers.base import Location, Provider, SourceConfig
+from providers.base import Kind, Location, Provider
+from providers.source_config import SourceConfig
 from tests.conftest import START
 from tests.fakes import Upstream
 from ticker.fetch.sources import build_providers
@@ -27,12 +29,14 @@ PLACES = [
 
 
 def test_the_registry_lists_every_provider_once_under_its_own_name() -> None:
-    assert REGISTRY.keys() == {"nbk", "cbr", "open_meteo", "met_no"}
+    assert REGISTRY.keys() == {"nbk", "cbr", "open_meteo", "met_no", "open_meteo_air"}
     assert names_of("rates") == ("nbk", "cbr")
     assert names_of("weather") == ("open_meteo", "met_no")
+    assert names_of("air") == ("open_meteo_air",)
+    assert {cls.kind for cls in REGISTRY.values()} == set(get_args(Kind))  # every kind has a provider
     for name, cls in REGISTRY.items():
         assert cls.name == name
-        assert cls.kind in ("rates", "weather")
+        assert cls.kind in get_args(Kind)
         assert issubclass(cls.Config, SourceConfig) and cls.Config is not SourceConfig
         assert cls.Config().base_url.startswith("https://")  # every section works with its defaults
         assert list(inspect.signature(cls).parameters) == ["config", "locations", "clock"]

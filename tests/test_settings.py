@@ -247,7 +247,7 @@ def test_a_source_chain_may_not_repeat_a_source(monkeypatch: pytest.MonkeyPatch)
     assert "without duplicates" in invalid(monkeypatch, TICKER_RATE_SOURCES="nbk,nbk")
 
 
-@pytest.mark.parametrize(("name", "value"), [("TICKER_CITIES", "abc"), ("TICKER_CITIES", "astana")])
+@pytest.mark.parametrize(("name", "value"), [("TICKER_NBK", "abc"), ("TICKER_HISTORY", "{days")])
 def test_not_json_names_the_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError) as caught:
@@ -272,7 +272,7 @@ def run_cli(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("TICKER_NBK__INTERVAL", "0"), ("TICKER_CURRENCIES", "US,EUR"), ("TICKER_CITIES", "abc")],
+    [("TICKER_NBK__INTERVAL", "0"), ("TICKER_CURRENCIES", "US,EUR"), ("TICKER_CITIES", "abc"), ("TICKER_CITIES", "[")],
 )
 def test_cli_exits_2_naming_the_variable_without_a_traceback(name: str, value: str) -> None:
     result = run_cli({name: value})
@@ -299,3 +299,17 @@ def test_a_misspelt_variable_is_reported(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("TICKER_NBK__INTERVAL", "5")
     monkeypatch.setenv("TICKER_PORT", "8081")
     assert unknown_variables() == ["TICKER_NBK_INTERVAL"]
+
+
+def test_currencies_all_is_every_currency_nbk_publishes_in_its_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    from providers import nbk
+
+    sample = (ROOT / "tests" / "samples" / "nbk" / "nbk_get_rates_2026-04-01.xml").read_bytes()
+    published = [rate.currency for rate in nbk.parse(sample)]  # NBK's own document, in its order
+    monkeypatch.setenv("TICKER_CURRENCIES", "all")
+    assert Settings().currencies == published
+    assert len(published) == 39 and published[:3] == ["AUD", "AZN", "AMD"] and published[-1] == "JPY"
+    monkeypatch.setenv("TICKER_CURRENCIES", "ALL")
+    assert Settings().currencies == published
+    monkeypatch.delenv("TICKER_CURRENCIES")
+    assert Settings().currencies == ["USD", "EUR", "RUB", "CNY"]  # the default stays four

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
+from ticker.fetch.crosscheck import Divergence
 from ticker.web.appkeys import REFRESHER, SNAPSHOT
 
 Client = TestClient[Any, Any]
@@ -257,3 +258,14 @@ async def test_a_day_on_which_nbk_never_publishes_tomorrow_stays_within_twenty_r
     print("nbk requests on a day without publication:", upstream.fake.hits["nbk"])
     assert 10 <= upstream.fake.hits["nbk"] <= 20, upstream.fake.hits["nbk"]  # it did keep asking, politely
     assert rates(await strip(client))["USD"]["next"] is None
+
+
+def test_a_divergence_of_a_rate_under_one_tenge_is_written_with_its_digits() -> None:
+    """NBK quotes the Iranian rial per one unit at a few ten-thousandths of a tenge: two decimals would read
+    "nbk 0.00 vs cbr cross 0.00", which names no difference at all."""
+    assert Divergence("IRR", "nbk", 0.00042, "cbr", 0.00038).describe() == (
+        "IRR: nbk 0.00042 vs cbr cross 0.00038 (10.5 % apart)"
+    )
+    assert (
+        Divergence("USD", "nbk", 512.4, "cbr", 470.1).describe() == "USD: nbk 512.40 vs cbr cross 470.10 (9.0 % apart)"
+    )

@@ -55,10 +55,41 @@ class RateItem(_Out):
     next: NextRate | None = Field(default=None, description="tomorrow's rate once published, else null")
 
 
+AirIndex = Literal["us", "european"]
+AirCategory = Literal[
+    "good", "moderate", "unhealthy_for_sensitive", "unhealthy", "very_unhealthy", "hazardous",
+    "fair", "poor", "very_poor", "extremely_poor",
+]  # fmt: skip
+
+
+class AirItem(_Out):
+    city: str = Field(description="configured city id")
+    name: str = Field(description="display name in the requested language")
+    aqi: float | None = Field(description="the headline index (TICKER_AIR__INDEX); modelled, not measured")
+    index: AirIndex = Field(description="`us`: US EPA AQI (0-500); `european`: European AQI (0-100, above for worse)")
+    category: AirCategory | None = Field(
+        description="the category of the whole number `aqi` rounds to. US EPA: good 0-50, moderate 51-100, "
+        "unhealthy_for_sensitive 101-150, unhealthy 151-200, very_unhealthy 201-300, hazardous 301+. European: "
+        "good 0-20, fair 21-40, moderate 41-60, poor 61-80, very_poor 81-100, extremely_poor 101+; null without a value"
+    )
+    label: str | None = Field(description="the category in words, in the requested language (lang)")
+    pm2_5: float | None = Field(description="µg/m³ of particulate matter under 2.5 µm near the surface")
+    pm10: float | None = Field(description="µg/m³ of particulate matter under 10 µm near the surface")
+    observed_at: dt.datetime | None = Field(description="UTC hour the modelled values are for")
+    source: str | None = Field(description="the source that supplied this value")
+    stale: bool = Field(description="true when the reading is older than its source's cadence plus STALE_AFTER")
+    stale_at: dt.datetime | None = Field(
+        description="UTC instant this value turns stale if nothing newer arrives (observed_at + cadence + STALE_AFTER)"
+    )
+
+
 class Ticker(_Out):
     updated_at: dt.datetime | None = Field(description="when the data shown last changed (UTC)")
     weather: list[WeatherItem]
     rates: list[RateItem]
+    air: list[AirItem] | None = Field(
+        default=None, description="air quality per city, in city order; present only while TICKER_AIR_SOURCES is set"
+    )
 
 
 class Rates(_Out):
@@ -69,6 +100,11 @@ class Rates(_Out):
 class Weather(_Out):
     updated_at: dt.datetime | None
     weather: list[WeatherItem]
+
+
+class Air(_Out):
+    updated_at: dt.datetime | None
+    air: list[AirItem]
 
 
 class HistoryPoint(_Out):
@@ -94,7 +130,7 @@ class Error(_Out):
 
 class SourceReport(_Out):
     source: str
-    kind: Literal["rates", "weather"]
+    kind: Literal["rates", "weather", "air"]
     items: int
     age_seconds: float | None = Field(description="seconds since the last good fetch")
     stale: bool = Field(description="true when the source holds no current value")

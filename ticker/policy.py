@@ -33,7 +33,7 @@ from providers import REGISTRY
 from providers.base import Kind, Rate, Record
 from ticker.clock import astana_at, astana_date, midnight
 from ticker.settings import Settings
-from ticker.state import Entry, Holdings, item_of, key_of
+from ticker.state import Entry, Holdings, item_of, key_of, of_item
 
 Purpose = Literal["today", "next"]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -117,7 +117,7 @@ class Policy:
     def is_current(self, source: str, record: Record, now: datetime) -> bool:
         if isinstance(record, Rate):
             return record.valid_on == astana_date(now)
-        return record.temperature is not None and now < self.stale_at(source, record)
+        return not record.empty and now < self.stale_at(source, record)
 
     def was_current(self, entry: Entry) -> bool:
         """Current when it was stored (a restart from Redis with the upstreams down is ready at once)."""
@@ -147,7 +147,7 @@ class Policy:
 
     def pick(self, kind: Kind, item: str, holdings: Holdings, now: datetime) -> Pick:
         chain = self.chains[kind]
-        found = [(s, e) for s in chain for e in holdings.held(s).values() if item_of(e.record) == item]
+        found = [(s, e) for s in chain for e in of_item(holdings, s, item)]
         instants = [
             (e, when) for s, e in found for when in (self.stale_at(s, e.record), _current_from(e.record)) if when
         ]
@@ -232,7 +232,7 @@ class Policy:
         mine = self.current(source, holdings, now)
         if not any(item in mine for item in uncovered):
             need_since = self._need_since(source, uncovered, holdings, now)
-            if last < need_since or state.failures:  # a failing source is asked again when its gap is over
+            if last < need_since:  # (a failing source: below, when its gap is over)
                 return Run(source, "today", today, max(floor, need_since))
         elif rates and not self.earlier(source) and last < midnight(today):
             held = [mine[item] for item in uncovered if item in mine]
@@ -257,8 +257,6 @@ class Policy:
         if publishes is None or self._kind[source] != "rates":
             return None
         start = astana_at(today, publishes.hour, publishes.minute)
-        if now < start:
-            return None
         tomorrow = today + timedelta(days=1)
         have = {
             e.record.currency
@@ -272,8 +270,8 @@ class Policy:
         asked = state.next_attempt if state.next_attempt and state.next_attempt >= start else None
         polls = (start + timedelta(minutes=minutes) for minutes in POLLS)
         due = next((when for when in polls if asked is None or when > asked), None)
-        if due is None or due >= midnight(tomorrow):
-            return None  # past midnight today's own run takes over
+        if due is None:
+            return None  # the polls are over for today; past midnight the next day's schedule applies
         floor = state.open_until if state.failures and state.open_until else EPOCH
         return Run(source, "next", tomorrow, max(floor, due))
 

@@ -5,18 +5,22 @@ from __future__ import annotations
 import json
 import os
 import re
+from importlib import resources
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, create_model, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from providers import REGISTRY, names_of
-from providers.base import Kind, Location, SourceConfig
+from providers.base import Kind, Location
+from providers.nbk import PUBLISHED as NBK_CURRENCIES
+from providers.source_config import SourceConfig
 from ticker.redis_url import mask_url_passwords, parse_redis_url
 
 ENV_PREFIX = "TICKER_"
-SECTIONS = (*REGISTRY, "cross_check", "history")  # the nested sections (TICKER_NBK__INTERVAL), one per provider
+SECTIONS = (*REGISTRY, "cross_check", "history", "air")  # the nested sections (TICKER_NBK__INTERVAL), one per provider
 LANGS = ("en", "ru", "kk")
+CHAINS: dict[str, Kind] = {"rate_sources": "rates", "weather_sources": "weather", "air_sources": "air"}
 MAX_HISTORY_DAYS = 3660  # ten years and the leap days
 _CITY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
@@ -62,16 +66,50 @@ class HistorySettings(BaseModel):
     rate: float = Field(default=2, gt=0, le=1000, description="backfill requests per second to NBK, at most")
 
 
-DEFAULT_CITIES = [
-    City(id="astana", name="Astana", latitude=51.1801, longitude=71.446, names={"ru": "Астана", "kk": "Астана"}),
-    City(
-        id="almaty",
-        name="Almaty",
-        latitude=43.2565,
-        longitude=76.9285,
-        names={"ru": "Алматы", "kk": "Алматы"},
-    ),
-]
+class AirSettings(BaseModel):
+    """How air quality is shown (TICKER_AIR__INDEX); which sources fetch it is TICKER_AIR_SOURCES."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    index: Literal["us", "european"] = Field(
+        default="us", description="the headline index: US EPA AQI (0-500) or the European AQI (0-100+)"
+    )
+
+
+def _catalog() -> dict[str, City]:
+    """The built-in cities (ticker/cities.json): the three of republican significance, then the regional centres."""
+    text = resources.files("ticker").joinpath("cities.json").read_text(encoding="utf-8")
+    return {city.id: city for city in (City.model_validate(item) for item in json.loads(text))}
+
+
+CATALOG = _catalog()
+DEFAULT_CITIES = [CATALOG["astana"], CATALOG["almaty"]]
+
+
+def resolve_cities(value: object) -> object:
+    """``all``, ids (comma-separated or a JSON list) and JSON city objects, mixed: catalog ids become cities."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() == "all":
+            return list(CATALOG.values())
+        if text.startswith(("[", "{")):
+            try:
+                value = json.loads(text)
+            except ValueError as exc:
+                raise ValueError(f"not valid JSON: {exc}") from exc
+        else:
+            value = [part.strip() for part in text.split(",") if part.strip()]
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        return value
+    unknown = [item for item in value if isinstance(item, str) and item.strip().lower() not in CATALOG]
+    if unknown:
+        raise ValueError(
+            f"unknown city ids {unknown}; the catalog has: {', '.join(CATALOG)} (or `all`, or a JSON object "
+            '{"id","name","latitude","longitude"} for any other place)'
+        )
+    return [CATALOG[item.strip().lower()] if isinstance(item, str) else item for item in value]
 
 
 class _Settings(BaseSettings):
@@ -87,9 +125,11 @@ class _Settings(BaseSettings):
     max_requests: int = Field(default=0, ge=0)  # `serve --workers N`: replace a worker after ~this many (0: never)
     # lists of names: a JSON list (["USD","EUR"]) or, as people also write them, USD,EUR
     currencies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["USD", "EUR", "RUB", "CNY"])
-    cities: list[City] = Field(default_factory=lambda: list(DEFAULT_CITIES))
+    # catalog ids (astana,almaty or a JSON list), `all`, or JSON city objects for other places, mixed
+    cities: Annotated[list[City], NoDecode] = Field(default_factory=lambda: list(DEFAULT_CITIES))
     rate_sources: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(names_of("rates")))
     weather_sources: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(names_of("weather")))
+    air_sources: Annotated[list[str], NoDecode] = Field(default_factory=list)  # off until an operator turns it on
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
     sse_heartbeat: float = Field(default=15, gt=0, le=300)
     sse_max_clients: int = Field(default=20000, ge=1)  # per process; past it /v1/stream answers 503
@@ -98,19 +138,27 @@ class _Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     cross_check: CrossCheckSettings = Field(default_factory=CrossCheckSettings)
     history: HistorySettings = Field(default_factory=HistorySettings)
+    air: AirSettings = Field(default_factory=AirSettings)
 
-    @field_validator("currencies", "rate_sources", "weather_sources", "cors_origins", mode="before")
+    @field_validator("currencies", "rate_sources", "weather_sources", "air_sources", "cors_origins", mode="before")
     @classmethod
-    def _name_list(cls, value: object) -> object:
+    def _name_list(cls, value: object, info: ValidationInfo) -> object:
         if not isinstance(value, str):
             return value
         text = value.strip()
+        if text.lower() == "all" and info.field_name == "currencies":
+            return list(NBK_CURRENCIES)  # every currency NBK publishes, in NBK's order
         if text.startswith("["):
             try:
                 return json.loads(text)
             except ValueError as exc:
                 raise ValueError(f"not a valid JSON list: {exc}") from exc
         return [part.strip() for part in text.split(",") if part.strip()]
+
+    @field_validator("cities", mode="before")
+    @classmethod
+    def _city_list(cls, value: object) -> object:
+        return resolve_cities(value)
 
     @field_validator("redis_url")
     @classmethod
@@ -139,15 +187,17 @@ class _Settings(BaseSettings):
             raise ValueError("must be a non-empty list with unique ids")
         return value
 
-    @field_validator("rate_sources", "weather_sources")
+    @field_validator("rate_sources", "weather_sources", "air_sources")
     @classmethod
     def _chain(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        kind: Kind = "rates" if info.field_name == "rate_sources" else "weather"
+        kind = CHAINS[str(info.field_name)]
         allowed = names_of(kind)
         unknown = [name for name in value if name not in allowed]
         if unknown:
             raise ValueError(f"unknown {kind} sources {unknown}; allowed: {', '.join(allowed)}")
-        if not value or len(set(value)) != len(value):
+        if len(set(value)) != len(value):
+            raise ValueError("must be a list without duplicates")
+        if not value and kind != "air":  # air is optional: an empty chain turns it off
             raise ValueError("must be a non-empty list without duplicates")
         return value
 
@@ -167,11 +217,19 @@ class _Settings(BaseSettings):
     @property
     def chains(self) -> dict[Kind, list[str]]:
         """Each kind's sources, in the order they are asked."""
-        return {"rates": self.rate_sources, "weather": self.weather_sources}
+        return {"rates": self.rate_sources, "weather": self.weather_sources, "air": self.air_sources}
 
     @property
     def source_names(self) -> list[str]:
         return [source for chain in self.chains.values() for source in chain]
+
+    def chain(self, kind: Kind) -> list[str]:
+        """The configured sources of one kind, in chain order (empty for air while it is off)."""
+        return self.chains[kind]
+
+    @property
+    def air_on(self) -> bool:
+        return bool(self.air_sources)
 
     def source_config(self, name: str) -> SourceConfig:
         if name not in REGISTRY:

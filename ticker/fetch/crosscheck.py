@@ -31,7 +31,7 @@ class Divergence:
 
     def describe(self) -> str:
         return (
-            f"{self.currency}: {self.source} {self.rate:.2f} vs {self.cross_source} cross {self.cross:.2f} "
+            f"{self.currency}: {self.source} {_number(self.rate)} vs {self.cross_source} cross {_number(self.cross)} "
             f"({self.ratio * 100:.1f} % apart)"
         )
 
@@ -79,3 +79,8 @@ class CrossCheck:
         for code in sorted(self.diverging - now_diverging):
             log.info("cross-check: %s agrees again with %s", code, self.settings.rate_sources[1:])
         self.diverging = now_diverging
+
+
+def _number(value: float) -> str:
+    """Two decimals, as the strip writes a rate; a rate under 1 KZT (IRR, per one unit) to two significant digits."""
+    return f"{value:.2f}" if abs(value) >= 1 else f"{value:.2g}"

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from providers.base import Rate, Record, Temperature
+from providers.base import Rate, Record
 from providers.errors import FormatError
 from ticker.clock import astana_date
 from ticker.fetch.validate import Validator
@@ -32,11 +32,12 @@ class Keeper:
     def validate(self, source: str, records: Sequence[Record]) -> list[Record]:
         """The values fit to keep; FormatError when none is."""
         wanted = set(self.policy.wanted(source))
-        usable = [r for r in records if not (isinstance(r, Temperature) and r.temperature is None)]
+        usable = [r for r in records if isinstance(r, Rate) or not r.empty]  # a null never replaces a value
         for key in sorted(wanted - {item_of(r) for r in usable}):
             if (source, key) not in self._missing:  # once per process: a typo, or a city the model lacks
                 self._missing.add((source, key))
-                log.warning("%s: the answer has no value for %s; the next source is asked for it", source, key)
+                then = "the next source is asked for it" if self.policy.later(source) else "no source is left to ask"
+                log.warning("%s: the answer has no value for %s; %s", source, key, then)
         validator = self._validators.setdefault(source, Validator())
         verdict = validator.check(usable, wanted, self._newest(source))
         for problem in verdict.rejected:

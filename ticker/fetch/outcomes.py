@@ -14,6 +14,7 @@ from ticker.policy import Policy
 from ticker.store.store import Store
 
 log = logging.getLogger(__name__)
+WORDS = {"rates": "rates", "weather": "weather", "air": "air quality"}  # what a kind is called in a log line
 
 
 class Outcomes:
@@ -78,8 +79,8 @@ class Outcomes:
             "no %s at all: every %s source failed (%s: each one's reason is above and in /readyz); check this "
             "machine's network and DNS, the proxy (HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured) and the base "
             "URLs (%s); the sources are asked again on their own",
-            kind,
-            kind,
+            WORDS[kind],
+            WORDS[kind],
             ", ".join(chain),
             ", ".join(f"TICKER_{name.upper()}__BASE_URL" for name in chain),
             extra={"kind": kind},

@@ -7,12 +7,14 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from providers.base import Rate, Record, Temperature
+from providers.base import AirQuality, Rate, Record, Temperature
 from ticker.state import Entry, item_of
 
 MIN_TEMPERATURE, MAX_TEMPERATURE = -90.0, 60.0  # beyond Earth's records
 MAX_RATE_JUMP = 0.2  # a fifth against the last good value (the 2015 float moved ~30% once: it is held, then shown)
 MAX_TEMPERATURE_JUMP = 30.0  # °C between two fetches
+MAX_AQI = 1000.0  # both scales: the US one tops out at 500 by definition; readings "beyond the index" stay under this
+MAX_PARTICULATES = 5000.0  # µg/m³: above the worst dust storms measured
 
 
 def impossible(record: Record) -> str | None:
@@ -21,6 +23,13 @@ def impossible(record: Record) -> str | None:
             return f"{record.currency}: rate {record.rate} is not a positive number"
         if record.change is not None and not math.isfinite(record.change):
             return f"{record.currency}: change is not finite"
+    elif isinstance(record, AirQuality):
+        for name, value, limit in (
+            ("us_aqi", record.us_aqi, MAX_AQI), ("european_aqi", record.european_aqi, MAX_AQI),
+            ("pm2_5", record.pm2_5, MAX_PARTICULATES), ("pm10", record.pm10, MAX_PARTICULATES),
+        ):  # fmt: skip
+            if value is not None and not 0 <= value <= limit:
+                return f"{record.city}: {name} {value} is outside any measured air"
     elif record.temperature is not None and not MIN_TEMPERATURE <= record.temperature <= MAX_TEMPERATURE:
         return f"{record.city}: {record.temperature} °C is outside physical bounds"
     return None

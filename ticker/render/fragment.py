@@ -11,6 +11,8 @@ are. Class names (all prefixed ``ticker-``) are the styling contract:
     ticker-condition ticker-condition-<value>   the sky icon (clear, partly_cloudy, ..., thunderstorm)
     ticker-currency, ticker-rate      "USD" and "478.77"
     ticker-trend ticker-up|ticker-down|ticker-flat
+    ticker-air ticker-aqi-<category>  a city's air quality, after its temperature (category: good, moderate, ...)
+    ticker-aqi-index, ticker-aqi, ticker-aqi-category   "AQI", "152" and the category in words ("Unhealthy")
     ticker-attribution                the data credits, with links
 """
 
@@ -21,8 +23,8 @@ from html import escape
 from typing import NamedTuple
 
 from providers.base import Condition, Trend
-from ticker.models import RateItem, WeatherItem
-from ticker.render.textline import amount, degrees, one_line
+from ticker.models import AirItem, RateItem, WeatherItem
+from ticker.render.textline import LABEL, amount, degrees, one_line
 
 
 class Credit(NamedTuple):
@@ -40,6 +42,14 @@ CREDITS: dict[str, Credit] = {
     "met_no": Credit(
         "https://api.met.no/",
         {"en": "Weather data by MET Norway", "ru": "Погода: MET Norway", "kk": "Ауа райы: MET Norway"},
+    ),
+    "open_meteo_air": Credit(
+        "https://open-meteo.com/",
+        {
+            "en": "Air quality: CAMS via Open-Meteo",
+            "ru": "Качество воздуха: CAMS через Open-Meteo",
+            "kk": "Ауа сапасы: CAMS, Open-Meteo арқылы",
+        },
     ),
     "nbk": Credit(
         "https://nationalbank.kz/",
@@ -112,6 +122,17 @@ def _weather(item: WeatherItem, lang: str) -> str:
     return _item("ticker-weather", item.stale, lang, parts)
 
 
+def _air(item: AirItem, lang: str) -> str:
+    """The index with its category in words, never colour alone: ``AQI 152 Unhealthy``."""
+    parts = [
+        f'<span class="ticker-aqi-index">{LABEL[item.index]}</span>',
+        f'<span class="ticker-aqi">{degrees(item.aqi)}</span>',
+    ]
+    if item.label is not None:
+        parts.append(f'<span class="ticker-aqi-category">{escape(item.label)}</span>')
+    return _item(f"ticker-air ticker-aqi-{item.category or 'none'}", item.stale, lang, parts)
+
+
 def _rate(item: RateItem, lang: str) -> str:
     parts = [
         f'<span class="ticker-currency">{escape(item.currency)}</span>',
@@ -124,6 +145,10 @@ def _rate(item: RateItem, lang: str) -> str:
             f'title="{escape(words)}">{TRENDS[item.trend]}</span>'
         )
     return _item("ticker-fx", item.stale, lang, parts)
+
+
+def _air_of(item: AirItem | None, lang: str) -> tuple[str, ...]:
+    return () if item is None else (_air(item, lang),)
 
 
 def _credits(sources: Sequence[str | None], lang: str) -> str:
@@ -141,10 +166,16 @@ def _credits(sources: Sequence[str | None], lang: str) -> str:
     return f'<small class="ticker-attribution">{" · ".join(links)}</small>'
 
 
-def fragment(weather: Sequence[WeatherItem], rates: Sequence[RateItem], lang: str) -> str:
-    """The root ``<div>``; ``lang`` is one of settings.LANGS."""
-    items = [_weather(item, lang) for item in weather] + [_rate(item, lang) for item in rates]
-    credits = _credits([item.source for item in weather] + [item.source for item in rates], lang)
+def fragment(
+    weather: Sequence[WeatherItem], rates: Sequence[RateItem], lang: str, air: Sequence[AirItem] | None = None
+) -> str:
+    """The root ``<div>``; ``lang`` is one of settings.LANGS. A city's air quality follows its temperature."""
+    by_city = {item.city: item for item in air or ()}
+    items = [html for item in weather for html in (_weather(item, lang), *_air_of(by_city.get(item.city), lang))] + [
+        _rate(item, lang) for item in rates
+    ]
+    sources = [item.source for item in weather] + [item.source for item in air or ()] + [i.source for i in rates]
+    credits = _credits(sources, lang)
     body = " ".join(items + ([credits] if credits else []))
     return (
         f'<div class="ticker-strip" lang="{escape(lang)}" role="group" aria-label="{escape(LABELS[lang])}">{body}</div>'

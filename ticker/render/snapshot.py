@@ -16,26 +16,29 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import Literal
 
+from providers.base import Kind
 from ticker.clock import Clock
-from ticker.models import Rates, Ticker, Weather
+from ticker.models import Air, Rates, Ticker, Weather
 from ticker.policy import Policy
 from ticker.render.fragment import fragment
 from ticker.render.query import Query, default_query
-from ticker.render.strip import Built, StripBuilder
+from ticker.render.strip import KINDS, Built, StripBuilder
 from ticker.render.textline import line
 from ticker.settings import Settings
 from ticker.store.store import Store
 
 # a view is what a route shows: the JSON documents, and the whole strip as a text line or an HTML fragment
-View = Literal["ticker", "rates", "weather", "ticker.txt", "ticker.html"]
+View = Literal["ticker", "rates", "weather", "air", "ticker.txt", "ticker.html"]
 JSON = "application/json; charset=utf-8"
 CONTENT_TYPES: dict[View, str] = {
     "ticker": JSON,
     "rates": JSON,
     "weather": JSON,
+    "air": JSON,
     "ticker.txt": "text/plain; charset=utf-8",
     "ticker.html": "text/html; charset=utf-8",
 }
+ONLY: dict[View, frozenset[Kind]] = {"weather": frozenset(("weather",)), "air": frozenset(("air",))}  # a part alone
 _CACHE_SIZE = 512
 _TIMER_SLACK = 0.05  # seconds after the instant, so the clock has surely passed it
 _RETRY_TIMER = 5.0
@@ -112,8 +115,8 @@ class Snapshot:
             self._timer.cancel()
         self._changed.set()  # release waiting streams
 
-    def build(self, query: Query, now: datetime | None = None) -> Built:
-        return self._builder.build(self.store, query, now or self.clock())
+    def build(self, query: Query, now: datetime | None = None, kinds: frozenset[Kind] = KINDS) -> Built:
+        return self._builder.build(self.store, query, now or self.clock(), kinds)
 
     def render(self, view: View, query: Query | None = None) -> Rendered:
         if query is None:  # the common request: no hashing of a Query
@@ -132,9 +135,9 @@ class Snapshot:
         return rendered
 
     def _render(self, view: View, query: Query) -> Rendered:
-        if view in ("rates", "weather"):  # each half's validators and lifetimes depend on that half alone
+        if view in ("rates", "weather", "air"):  # each part's validators and lifetimes depend on that part alone
             query = replace(query, cities=()) if view == "rates" else replace(query, currencies=())
-        built = self.build(query)
+        built = self.build(query, kinds=ONLY.get(view, KINDS))
         body = _body(view, built, query.lang)
         # the same data in another format is another representation: its own ETag (the view names the hash)
         person = b"" if CONTENT_TYPES[view] == JSON else view.encode()
@@ -152,14 +155,18 @@ class Snapshot:
 
 def _body(view: View, built: Built, lang: str) -> bytes:
     if view == "ticker.txt":
-        return line(built.weather, built.rates).encode()
+        return line(built.weather, built.rates, built.air).encode()
     if view == "ticker.html":
-        return fragment(built.weather, built.rates, lang).encode()
-    model: Ticker | Rates | Weather
-    if view == "rates":
+        return fragment(built.weather, built.rates, lang, built.air).encode()
+    model: Ticker | Rates | Weather | Air
+    if view == "air":
+        model = Air(updated_at=built.updated_at, air=built.air or [])
+    elif view == "rates":
         model = Rates(updated_at=built.updated_at, rates=built.rates)
     elif view == "weather":
         model = Weather(updated_at=built.updated_at, weather=built.weather)
     else:
-        model = Ticker(updated_at=built.updated_at, weather=built.weather, rates=built.rates)
+        model = Ticker(updated_at=built.updated_at, weather=built.weather, rates=built.rates, air=built.air)
+        if built.air is None:  # air quality off: no `air` key at all
+            return model.model_dump_json(exclude={"air"}).encode()
     return model.model_dump_json().encode()

@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from providers.base import Kind, Rate, Temperature
-from ticker.models import NextRate, RateItem, WeatherItem
+from ticker.models import AirItem, NextRate, RateItem, WeatherItem
 from ticker.policy import Pick, Policy
+from ticker.render.air import air_item
 from ticker.render.query import Query
 from ticker.settings import Settings
-from ticker.state import Holdings
+from ticker.state import Holdings, Indexed
+
+KINDS: frozenset[Kind] = frozenset(("rates", "weather", "air"))
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class Built:
     next_change: datetime | None  # the next instant time alone changes what is shown (a flip, midnight)
     expires_at: datetime | None  # the earliest instant a value shown as current turns stale
     settled: bool  # every item has a value, or every source that could supply it has answered once
+    air: list[AirItem] | None = None  # None while air quality is off
 
 
 class StripBuilder:
@@ -34,12 +38,18 @@ class StripBuilder:
         self.policy = policy
         self._cities = {city.id: city for city in settings.cities}
 
-    def build(self, holdings: Holdings, query: Query, now: datetime) -> Built:
-        weather = {city: self.policy.pick("weather", city, holdings, now) for city in query.cities}
+    def build(self, holdings: Holdings, query: Query, now: datetime, kinds: frozenset[Kind] = KINDS) -> Built:
+        """The strip for ``query``; ``kinds`` leaves out what a view does not show (its validators ignore it)."""
+        holdings = Indexed(holdings)  # each item's entries found once, not by scanning all of them per item
+        cities = query.cities if "weather" in kinds else ()
+        weather = {city: self.policy.pick("weather", city, holdings, now) for city in cities}
         rates = {code: self.policy.pick("rates", code, holdings, now) for code in query.currencies}
+        air_on = self.settings.air_on and "air" in kinds
+        air = {city: self.policy.pick("air", city, holdings, now) for city in (query.cities if air_on else ())}
         picks: list[tuple[Kind, Pick]] = [
             *(("weather", p) for p in weather.values()),
             *(("rates", p) for p in rates.values()),
+            *(("air", p) for p in air.values()),
         ]
         since = [pick.since for _, pick in picks if pick.since is not None]
         expires = [pick.stale_at for _, pick in picks if not pick.stale and pick.stale_at is not None]
@@ -56,7 +66,12 @@ class StripBuilder:
             min((when for _, pick in picks for when in pick.upcoming), default=None),
             min(expires, default=None),
             not unsettled,
+            [self._air_item(city, pick, query.lang) for city, pick in air.items()] if air_on else None,
         )
+
+    def _air_item(self, city_id: str, pick: Pick, lang: str) -> AirItem:
+        name = self._cities[city_id].display_name(lang)
+        return air_item(city_id, name, pick.entry, pick.stale, pick.stale_at, self.settings.air.index, lang)
 
     def _weather_item(self, city_id: str, pick: Pick, lang: str) -> WeatherItem:
         name = self._cities[city_id].display_name(lang)

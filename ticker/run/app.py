@@ -84,9 +84,11 @@ def cache_policies(settings: Settings) -> dict[View, CachePolicy]:
         return CachePolicy(max(1, int(min(interval // 2, cap))), max(1, int(min(interval, cap * 2))))
 
     strip = policy(min(rates, weather), min(MAX_RATES_AGE, weather))
+    air = settings.source_config(settings.air_sources[0]).interval if settings.air_on else weather
     return {
         "rates": policy(rates, MAX_RATES_AGE),
         "weather": policy(weather, weather),
+        "air": policy(air, air),
         "ticker": strip,
         "ticker.txt": strip,  # the whole strip in other formats: the same lifetimes
         "ticker.html": strip,
@@ -203,9 +205,12 @@ def create_app(
 
 def _routes(app: web.Application) -> None:
     views_: tuple[View, ...] = ("ticker", "rates", "weather", "ticker.txt", "ticker.html")
+    if app[SETTINGS].air_on:
+        views_ += ("air",)
     for view in views_:
         app.router.add_get(f"/v1/{view}", views.strip_view(app, view))  # counts its own requests
-    others: list[tuple[str, views.Handler]] = [
+    others: list[tuple[str, views.Handler]] = [] if app[SETTINGS].air_on else [("/v1/air", views.air_off)]
+    others += [
         ("/v1/stream", stream),
         ("/healthz", views.healthz),
         ("/readyz", views.readyz),

@@ -99,7 +99,8 @@ async def fetch_once(settings: Settings) -> tuple[bytes, bool]:
         await refresher.run_due()
     snapshot.close()
     built = snapshot.build(snapshot.default)
-    current = all(not item.stale for item in built.rates) and all(not item.stale for item in built.weather)
+    stale = [item.stale for items in (built.rates, built.weather, built.air or []) for item in items]
+    current = not any(stale)
     return snapshot.render("ticker").body, current
 
 

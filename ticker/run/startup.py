@@ -18,13 +18,14 @@ def listening_line(settings: Settings, host: str | None = None, port: int | None
     open_meteo→met_no; see /readyz for each source's state and /v1/ticker for the strip``; a pool says
     ``listening on 0.0.0.0:8080 with 2 workers``."""
     store = "redis" if settings.redis_url else "in-process"
+    air = f", air quality from {ARROW.join(settings.air_sources)}" if settings.air_on else ""
     where = f"{host or settings.host}:{settings.port if port is None else port}"
     if workers > 1:
         where += f" with {workers} workers"
     return (
         f"ticker {__version__} listening on {where} (store: {store}, role: {settings.role}); "
-        f"rates from {ARROW.join(settings.rate_sources)}, weather from {ARROW.join(settings.weather_sources)}; "
-        "see /readyz for each source's state and /v1/ticker for the strip"
+        f"rates from {ARROW.join(settings.rate_sources)}, weather from {ARROW.join(settings.weather_sources)}"
+        f"{air}; see /readyz for each source's state and /v1/ticker for the strip"
     )
 
 

@@ -1,5 +1,5 @@
 /* ticker widget: KZT rates and weather as a header strip in a Shadow DOM (README: "The widget").
- * SSE, else polling with If-None-Match; textContent only; one global, TickerWidget. Kept <= 8 KB gzipped. */
+ * SSE, else polling with If-None-Match; textContent only; one global, TickerWidget. Kept <= 8 KB gzipped, so no comments below. */
 (function () {
   "use strict";
   if (window.TickerWidget) {
@@ -8,14 +8,13 @@
   }
 
   var POLL_MS = 60000;
-  var MAX_STREAM_ERRORS = 3; // in a row without a message: poll
-  var STREAM_RETRY_MS = 30000; // then retry the stream, doubling, jittered...
-  var STREAM_RETRY_MAX_MS = 600000; // ...up to this
-  var MAX_TIMER_MS = 86400000; // setTimeout fires at once past 2^31-1 ms
+  var MAX_STREAM_ERRORS = 3;
+  var STREAM_RETRY_MS = 30000;
+  var STREAM_RETRY_MAX_MS = 600000;
+  var MAX_TIMER_MS = 86400000;
   var ARROWS = { up: "▲", down: "▼" };
   var LINKS = { open_meteo: "https://open-meteo.com/", met_no: "https://api.met.no/" };
   var CONDITIONS = "clear partly_cloudy overcast fog drizzle rain snow showers thunderstorm".split(" ");
-  // the attribution links stay in every language (CC BY 4.0)
   var WORDS = {
     en: {
       region: "Exchange rates and weather",
@@ -33,6 +32,7 @@
       down: "down ",
       flat: "unchanged",
       sky: "clear|partly cloudy|overcast|fog|drizzle|rain|snow|showers|thunderstorm",
+      air: "Air quality: CAMS via Open-Meteo",
     },
     ru: {
       region: "Курсы валют и погода",
@@ -50,6 +50,7 @@
       down: "снижение ",
       flat: "без изменений",
       sky: "ясно|переменная облачность|пасмурно|туман|морось|дождь|снег|ливень|гроза",
+      air: "Качество воздуха: CAMS через Open-Meteo",
     },
     kk: {
       region: "Валюта бағамдары және ауа райы",
@@ -67,9 +68,9 @@
       down: "төмендеу ",
       flat: "өзгеріссіз",
       sky: "ашық|ауыспалы бұлтты|бұлыңғыр|тұман|сіркіреме жаңбыр|жаңбыр|қар|нөсер|найзағай",
+      air: "Ауа сапасы: CAMS, Open-Meteo арқылы",
     },
   };
-  // icons: the sun; over it a cloud (filled) and what falls
   var SUN = "M8 12a4 4 0 1 0 8 0 4 4 0 1 0-8 0M12 3v2M12 19v2M3 12h2M19 12h2M5.6 5.6l1.4 1.4M17 17l1.4 1.4M5.6 18.4l1.4-1.4M17 7l1.4-1.4";
   var SMALL_SUN = "M5 8.5a3.5 3.5 0 1 1 7 0M8.5 2v1.5M2 8.5h1.5M3.9 3.9l1 1M13.1 3.9l-1 1";
   function cloud(y) {
@@ -104,7 +105,6 @@
   var DARK = "--c:#f0f4f8;--b:#102a43;--u:#7ee2a8;--d:#ff9b9b";
   var CSS =
     ":host{display:block}" +
-    // all:initial: nothing the host inherits gets in
     ".ticker-strip{all:initial;visibility:inherit;border-radius:inherit;direction:ltr;unicode-bidi:isolate;display:grid;" +
     "grid-template-columns:minmax(0,1fr) auto;align-items:center;column-gap:var(--ticker-gap,1.25em);" +
     "container-type:inline-size;position:relative;box-sizing:border-box;padding:4px 12px;" +
@@ -134,8 +134,6 @@
     ".ticker-history path{vector-effect:non-scaling-stroke}" +
     ".ticker-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}";
   var sheet;
-
-  // the API is next to this script; its data-* are defaults
   var SCRIPT = document.currentScript;
   if (!SCRIPT || !SCRIPT.src) {
     var scripts = document.getElementsByTagName("script");
@@ -156,8 +154,6 @@
   function list(host, name) {
     return (option(host, name) || "").split(",").map(function (s) { return s.trim(); }).filter(Boolean);
   }
-
-  /** Half away from zero, as /v1/ticker.txt (-2.5 -> -3); never -0. */
   function roundHalfAway(x) {
     var n = Math.round(Math.abs(x));
     return n === 0 ? 0 : x < 0 ? -n : n;
@@ -169,7 +165,7 @@
   }
   function formatRate(r) {
     if (r == null || !isFinite(r)) return "\u2013";
-    var d = Math.abs(r) < 1 ? 4 : 2, f = Math.pow(10, d); // half away from zero, not toFixed's binary float
+    var d = Math.abs(r) < 1 ? 4 : 2, f = Math.pow(10, d);
     return ((r < 0 ? -1 : 1) * Math.round(Math.abs(r) * f + 1e-7) / f).toFixed(d);
   }
   function formatWhen(iso) {
@@ -177,7 +173,7 @@
   }
   function el(tag, className, text) {
     var node = document.createElement(tag);
-    if (className) set(node, "class", className, "part", className.replace(/ticker-/g, "")); // ::part(up)
+    if (className) set(node, "class", className, "part", className.replace(/ticker-/g, ""));
     if (text !== undefined) node.textContent = text;
     return node;
   }
@@ -191,7 +187,6 @@
     var value = weather ? item.temperature : item.rate;
     var stale = item.stale || Date.parse(item.stale_at) <= now;
     var next = item.next && typeof item.next.rate === "number" && isFinite(item.next.rate) ? item.next : null;
-    // past its stale_at, tomorrow's rate is named by its date
     var nextText = next ? ((stale && next.date) || words.tomorrow) + ": " + formatRate(next.rate) : "";
     var staleText = stale
       ? words.stale + ": " + (value === null ? words.none : words.updated + formatWhen(weather ? item.observed_at : item.date))
@@ -232,8 +227,22 @@
     set(node, "data-sig", node.className + "|" + node.title + "|" + node.textContent + "|" + node.say);
     return node;
   }
-
-  /** an arrow for the eye, words for screen readers */
+  var AQI = {
+    us: "good moderate unhealthy_for_sensitive unhealthy very_unhealthy hazardous",
+    european: "good fair moderate poor very_poor extremely_poor",
+  };
+  function airItem(widget, item, now) {
+    var stale = item.stale || Date.parse(item.stale_at) <= now;
+    var node = el("span", "ticker-item ticker-air" + (stale ? " ticker-stale" : ""));
+    var dot = set(el("span", "ticker-aqi-dot", "\u25cf "), "aria-hidden", "true");
+    dot.style.color = "#0a0 #dd0 #f80 #e00 #90c #702".split(" ")[AQI[item.index].split(" ").indexOf(item.category)];
+    node.append(dot, (item.index === "us" ? "AQI " : "EAQI ") + (item.aqi == null ? "\u2013" : roundHalfAway(item.aqi)));
+    if (item.label) node.append(" ", el("span", "ticker-aqi-" + item.category, item.label));
+    set(node, "data-key", "air:" + item.city);
+    node.say = node.textContent.slice(2) + (stale ? ", " + widget.words.stale : "");
+    set(node, "data-sig", node.className + "|" + node.say);
+    return node;
+  }
   function trend(node, item, words, change) {
     var arrow = ARROWS[item.trend];
     if (arrow) {
@@ -251,18 +260,15 @@
     if (!ARROWS[item.trend]) return "";
     return (words[item.trend] + (typeof item.change === "number" ? Math.abs(item.change) : "")).trim();
   }
-
-  /** data-history: a sparkline on hover or focus */
   function chart(widget, node) {
     var panel = widget.chart;
     var code = node ? node.getAttribute("data-key").slice(5) : "";
     widget.charted = code;
     panel.hidden = !code;
     if (!code) return;
-    // by transform: no layout shift
     var x = node.getBoundingClientRect().left - widget.strip.getBoundingClientRect().left;
     panel.style.transform = "translateX(" + x + "px)";
-    var now = Date.now() + 18e6; // Astana's date (UTC+5)
+    var now = Date.now() + 18e6;
     var from = day(now - widget.history * 864e5);
     var key = code + from;
     var got = widget.histories[key];
@@ -307,9 +313,11 @@
   }
 
   function render(widget, data, now) {
-    var wanted = data.weather
-      .map(function (w) { return build(widget, w, true, now); })
-      .concat(data.rates.map(function (r) { return build(widget, r, false, now); }));
+    var air = {};
+    (data.air || []).forEach(function (a) { air[a.city] = airItem(widget, a, now); });
+    var wanted = [];
+    data.weather.forEach(function (w) { wanted.push(build(widget, w, true, now)); air[w.city] && wanted.push(air[w.city]); });
+    wanted = wanted.concat(data.rates.map(function (r) { return build(widget, r, false, now); }));
     var items = widget.items;
     var have = items.children;
     var sameKeys =
@@ -338,7 +346,7 @@
     var data = widget.data;
     render(widget, data, now);
     clearTimeout(widget.staleTimer);
-    var due = data.weather.concat(data.rates).reduce(function (soonest, item) {
+    var due = data.weather.concat(data.rates, data.air || []).reduce(function (soonest, item) {
       var at = Date.parse(item.stale_at);
       return at > now && at < soonest ? at : soonest;
     }, Infinity);
@@ -352,13 +360,14 @@
     data.weather.forEach(function (w) { if (LINKS[w.source]) weather[w.source] = true; });
     data.rates.forEach(function (r) { if (r.source === "nbk" || r.source === "cbr") rates[r.source] = true; });
     var rateNames = Object.keys(rates).map(function (s) { return words[s]; });
+    if (data.air && data.air.length) weather.air = true;
     var sig = Object.keys(weather).join() + "/" + rateNames.join();
     if (widget.credit.getAttribute("data-sig") === sig) return;
     widget.credit.textContent = "";
     widget.credit.setAttribute("data-sig", sig);
     Object.keys(weather).forEach(function (s) {
       var a = el("a", "", words[s]);
-      a.href = LINKS[s];
+      a.href = LINKS[s] || LINKS.open_meteo;
       a.target = "_blank";
       a.rel = "noopener";
       widget.credit.appendChild(a);
@@ -419,7 +428,6 @@
     source.addEventListener("ticker", function (e) { accept(widget, e.data); });
     source.addEventListener("error", function () {
       errors += 1;
-      // never opened (503), refused (400) or failing: poll, retry later
       if (!opened || source.readyState === EventSource.CLOSED || errors >= MAX_STREAM_ERRORS) {
         source.close();
         poll(widget);
@@ -430,8 +438,6 @@
       }
     });
   }
-
-  /** a <ticker-strip> taken out of the page lets go of its stream and timers */
   function stop(widget) {
     widget.off = 1;
     widget.source && widget.source.close();
@@ -478,7 +484,7 @@
       skeleton(widget, widget.inlineNext ? 27 : 12);
     });
     try {
-      var adopted = sheet || new CSSStyleSheet(); // CSP-proof
+      var adopted = sheet || new CSSStyleSheet();
       if (!sheet) adopted.replaceSync(CSS);
       root.adoptedStyleSheets = [(sheet = adopted)];
     } catch (e) {
@@ -540,7 +546,6 @@
     base: BASE,
   };
   if (document.readyState === "loading") {
-    // mount hosts as parsed, before the first paint
     var parsing = new MutationObserver(init);
     parsing.observe(document, { childList: true, subtree: true });
     document.addEventListener("DOMContentLoaded", function () {

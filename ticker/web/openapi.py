@@ -12,7 +12,7 @@ from pydantic.json_schema import models_json_schema
 from providers import REGISTRY, names_of
 from providers.base import Kind
 from ticker import __version__
-from ticker.models import Error, Health, History, Rates, Readiness, Ticker, Weather
+from ticker.models import Air, Error, Health, History, Rates, Readiness, Ticker, Weather
 from ticker.settings import DEFAULT_CITIES, Settings
 from ticker.web.appkeys import SETTINGS
 from ticker.web.history_view import CSV_HEADER, DEFAULT_DAYS, FORMATS, IMMUTABLE, MAX_DAYS
@@ -101,7 +101,7 @@ def _sources(kind: Kind) -> str:
 
 def _describe_sources(schemas: dict[str, Any]) -> None:
     """Name the registered sources where the JSON carries a source name."""
-    models: tuple[tuple[str, Kind], ...] = (("RateItem", "rates"), ("WeatherItem", "weather"))
+    models: tuple[tuple[str, Kind], ...] = (("RateItem", "rates"), ("WeatherItem", "weather"), ("AirItem", "air"))
     for model, kind in models:
         field = schemas.get(model, {}).get("properties", {}).get("source")
         if field is not None:
@@ -111,7 +111,8 @@ def _describe_sources(schemas: dict[str, Any]) -> None:
         report["description"] = f"a configured source: {', '.join(REGISTRY)}"
 
 
-def _strip_path(model: type, summary: str, parameters: list[dict[str, Any]]) -> dict[str, Any]:
+def _strip_path(model: type, summary: str, parameters: list[dict[str, Any]], off: bool = False) -> dict[str, Any]:
+    missing = {"404": _json(Error, "Air quality is off: TICKER_AIR_SOURCES is empty")} if off else {}
     return {
         "get": {
             "summary": summary,
@@ -120,6 +121,7 @@ def _strip_path(model: type, summary: str, parameters: list[dict[str, Any]]) -> 
                 "200": _json(model, "The strip; ETag/Last-Modified for conditional requests"),
                 "304": {"description": "Not modified since the validator the client sent"},
                 "400": _json(Error, "Unknown or malformed query parameter; `allowed` names the valid values"),
+                **missing,
             },
         }
     }
@@ -149,15 +151,17 @@ _TEXT = (
     "One line of UTF-8 text: `Astana: 22 °C  Almaty: −4 °C  USD 478.77  EUR 548.62`. Temperatures first, then "
     "rates, each in the configured (or asked) order, joined by two spaces; temperatures rounded to a whole degree "
     "and rates to two decimals, half away from zero; negatives with U+2212 MINUS SIGN, never −0; a missing value "
-    "is U+2013 EN DASH."
+    "is U+2013 EN DASH. With air quality on, a city's index follows its temperature: `Almaty: −4 °C AQI 152` "
+    "(`EAQI 47` on the European index)."
 )
 _HTML = (
     "An HTML fragment for server-side includes (nginx SSI, ESI, PHP, WordPress): one root "
     '`<div class="ticker-strip">`, no script, no style, no external resource, every text escaped. Classes: '
     "`ticker-item`, `ticker-stale`, `ticker-city`, `ticker-temperature`, `ticker-condition "
     "ticker-condition-<condition>`, `ticker-currency`, `ticker-rate`, `ticker-trend ticker-up|ticker-down|"
-    "ticker-flat`, `ticker-attribution` (links crediting the sources shown). Icons are characters with "
-    "`role=img` and an `aria-label` in `lang`."
+    "ticker-flat`, `ticker-air ticker-aqi-<category>` (`ticker-aqi-index`, `ticker-aqi`, `ticker-aqi-category`: "
+    "the index and its category in words), `ticker-attribution` (links crediting the sources shown). Icons are "
+    "characters with `role=img` and an `aria-label` in `lang`."
 )
 
 
@@ -185,7 +189,8 @@ def spec(settings: Settings | None = None) -> dict[str, Any]:
 @cache
 def _spec(currencies: tuple[str, ...], cities: tuple[str, ...]) -> dict[str, Any]:
     _, defs = models_json_schema(
-        [(m, "serialization") for m in (Ticker, Rates, Weather, History, Error, Readiness, Health)], ref_template=_REF
+        [(m, "serialization") for m in (Ticker, Rates, Weather, Air, History, Error, Readiness, Health)],
+        ref_template=_REF,
     )
     _describe_sources(defs["$defs"])
     parameters = strip_parameters(currencies, cities)
@@ -208,15 +213,16 @@ def _spec(currencies: tuple[str, ...], cities: tuple[str, ...]) -> dict[str, Any
             "title": "ticker",
             "version": __version__,
             "description": "KZT exchange rates and city temperatures, as a header strip for web pages. "
-            f"Rate sources: {_sources('rates')}. Weather sources: {_sources('weather')}. "
-            "`TICKER_RATE_SOURCES` and `TICKER_WEATHER_SOURCES` choose and order them.\n\n"
+            f"Rate sources: {_sources('rates')}. Weather sources: {_sources('weather')}. Air-quality sources "
+            f"(off unless `TICKER_AIR_SOURCES` names one): {_sources('air')}. "
+            "`TICKER_RATE_SOURCES`, `TICKER_WEATHER_SOURCES` and `TICKER_AIR_SOURCES` choose and order them.\n\n"
             "Time (Astana is UTC+5): a rate is current on the Astana date it is in force on (NBK dates every "
             "calendar day; CBR's Saturday document is in force through Monday); a rate dated tomorrow is never "
             "current, it is `next` until Astana midnight, when it becomes `rate` without a fetch. A temperature "
             "is current until its own `observed_at` + its source's cadence (Open-Meteo 900 s, as its answers say; "
-            "MET Norway 3600 s) + STALE_AFTER (default 2 x INTERVAL); per item the newest reading is shown, "
-            "whichever source brought it. Every item carries "
-            "`stale_at`, the instant it turns stale if nothing newer arrives; `max-age` never outlives the "
+            "MET Norway 3600 s) + STALE_AFTER (default 2 x INTERVAL); air quality likewise (Open-Meteo's hourly "
+            "readings: 3600 s); per item the newest reading is shown, whichever source brought it. Every item "
+            "carries `stale_at`, the instant it turns stale if nothing newer arrives; `max-age` never outlives the "
             "earliest one. `updated_at` and Last-Modified come from data times: never in the future, never "
             "backwards. /readyz lists each source's reason and the cross-check `warnings`.",
         },
@@ -224,6 +230,7 @@ def _spec(currencies: tuple[str, ...], cities: tuple[str, ...]) -> dict[str, Any
             "/v1/ticker": _strip_path(Ticker, "Rates and weather, in configured order", parameters),
             "/v1/rates": _strip_path(Rates, "Rates only", parameters),
             "/v1/weather": _strip_path(Weather, "Weather only", parameters),
+            "/v1/air": _strip_path(Air, "Air quality per city (modelled, not measured)", parameters, off=True),
             "/v1/rates/history": _history_path(currencies),
             "/v1/ticker.txt": _format_path("text/plain", "The strip as one line of text", _TEXT, parameters),
             "/v1/ticker.html": _format_path("text/html", "The strip as an HTML fragment", _HTML, parameters),

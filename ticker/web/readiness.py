@@ -18,14 +18,15 @@ def report(
     settings: Settings, store: Store, now: datetime, *, tasks_down: list[str], warnings: list[str], policy: Policy
 ) -> Readiness:
     reports = []
-    ready_kinds = dict.fromkeys(policy.chains, False)
+    # air quality, an extra, is reported but never makes the service unready (nor its failing upstream the strip)
+    ready_kinds = dict.fromkeys((kind for kind in policy.chains if kind != "air"), False)
     for kind, chain in policy.chains.items():
         for source in chain:
             entries = store.held(source).values()
             status = store.status_of(source)
             newest = store.newest_fetch(source)
             holds_current = any(policy.is_current(source, e.record, now) for e in entries)
-            if holds_current or any(policy.was_current(e) for e in entries):
+            if kind in ready_kinds and (holds_current or any(policy.was_current(e) for e in entries)):
                 ready_kinds[kind] = True
             reason = None
             if not holds_current:

@@ -118,6 +118,12 @@ async def readyz(request: web.Request) -> web.Response:
     )
 
 
+async def air_off(request: web.Request) -> web.Response:
+    """/v1/air while air quality is off: say how to turn it on."""
+    message = 'air quality is off: set TICKER_AIR_SOURCES (["open_meteo_air"]) to turn it on'
+    return error_response(request, 404, message)
+
+
 async def metrics(request: web.Request) -> web.Response:
     return web.Response(
         body=request.app[METRICS].render(),

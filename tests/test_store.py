@@ -20,8 +20,8 @@ from providers.base import Rate, Temperature
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
 from tests.redis_proc import RedisProcess
 from ticker.state import Entries, Entry, SourceStatus
-from ticker.store.backend import RESYNC, StoreError
 from ticker.store.redis_backend import RedisBackend
+from ticker.store.shared import RESYNC, StoreError
 from ticker.store.store import Store
 from ticker.web.appkeys import REFRESHER, STORE
 

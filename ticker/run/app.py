@@ -30,7 +30,7 @@ from ticker.metrics import Metrics
 from ticker.policy import Policy
 from ticker.render.snapshot import Snapshot, View
 from ticker.settings import Settings
-from ticker.store.backend import Shared
+from ticker.store.shared import Shared
 from ticker.store.store import Store
 from ticker.tasks import Supervisor
 from ticker.web import openapi, views

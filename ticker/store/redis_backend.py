@@ -30,9 +30,9 @@ from pydantic import BaseModel, ValidationError
 from redis.exceptions import RedisError
 
 from ticker.state import Entries, Entry, SourceStatus
-from ticker.store.backend import RESYNC, StoreError
 from ticker.store.connect import connect
 from ticker.store.history import Day
+from ticker.store.shared import RESYNC, StoreError
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)

@@ -15,8 +15,8 @@ from datetime import date, datetime
 from types import MappingProxyType
 
 from ticker.state import Entries, Entry, SourceStatus, expired, merge
-from ticker.store.backend import RESYNC, Shared, StoreError
 from ticker.store.history import Day
+from ticker.store.shared import RESYNC, Shared, StoreError
 
 log = logging.getLogger(__name__)
 _EMPTY: Entries = {}

@@ -1,5 +1,5 @@
-"""What a backend several processes share must do (Redis is the one: store/redis_backend.py), and how it fails.
-The store (store/store.py) writes through this interface only; tests/test_store.py holds its contract."""
+"""What a shared backend is to the store: the ``Shared`` protocol (Redis), the error it raises when it cannot be
+reached, and the control announcement of its subscription."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ async def test_before_any_data_every_item_is_null_and_stale(
     resp = await client.get("/v1/ticker")
     assert resp.status == 200
     assert resp.headers["Content-Type"] == "application/json; charset=utf-8"
-    assert resp.headers["Cache-Control"] == "no-cache"  # no source has answered yet: caches revalidate
+    assert resp.headers["Cache-Control"] == "no-store"  # no value at all: nothing for a cache to keep
     assert "Last-Modified" not in resp.headers
     body = await resp.json()
     assert body["updated_at"] is None

@@ -392,7 +392,7 @@ async def test_a_city_no_source_has_turns_caching_off_only_until_every_source_an
     upstream.fake.temperatures = [-3.4, None]  # Open-Meteo's model has nothing for almaty
     upstream.fake.fault["met_no"] = "404"  # and MET Norway answers, with nothing
     before = await client.get("/v1/weather")
-    assert before.headers["Cache-Control"] == "no-cache"  # no source has answered yet
+    assert before.headers["Cache-Control"] == "no-store"  # no value at all yet: nothing for a cache to keep
     await client.app[REFRESHER].run_due()
     resp = await client.get("/v1/weather")
     body = await resp.json()

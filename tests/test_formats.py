@@ -5,8 +5,10 @@ whatever the configuration calls a city."""
 from __future__ import annotations
 
 import gzip
+import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import brotli
@@ -55,6 +57,7 @@ async def test_temperatures_round_half_away_from_zero_and_never_show_minus_zero(
     upstream.fake.temperatures = list(temperatures)
     cities = [city(f"c{i}", f"C{i}") for i in range(len(temperatures))]
     client = await start_app(make_settings(cities=cities, currencies=["USD"]))
+    assert await client.app[REFRESHER].run("nbk") == "ok"
     assert await client.app[REFRESHER].run("open_meteo") == "ok"
     text = await (await client.get(TXT)).text()
     shown = [item.partition(": ")[2] for item in text.split("  ")[:-1]]
@@ -75,24 +78,34 @@ async def test_rates_have_two_decimals_rounded_in_decimal(
     }
     client = await start_app(make_settings(currencies=["USD", "EUR", "RUB", "KRW"]))
     assert await client.app[REFRESHER].run("nbk") == "ok"
+    assert await client.app[REFRESHER].run("open_meteo") == "ok"
     text = await (await client.get(TXT)).text()
     assert text.endswith("USD 478.78  EUR 1.01  RUB 5.80  KRW 0.31")
 
 
-async def test_missing_values_are_an_en_dash(
+def readme_says_missing() -> tuple[str, str]:
+    """The README's own words for the text line's missing temperature and missing rate."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"a missing temperature is `(?P<t>[^`]+)` and a missing rate `(?P<r>[^`]+)`", readme)
+    assert found, "README.md no longer says how the text line writes a missing value"
+    return found["t"], found["r"]
+
+
+async def test_missing_values_are_written_as_the_readme_says(
     start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams
 ) -> None:
-    client = await start_app(make_settings())
-    assert await client.get(TXT) and (await (await client.get(TXT)).text()) == (
-        "Astana: \u2013 °C  Almaty: \u2013 °C  USD \u2013  EUR \u2013  RUB \u2013  CNY \u2013"
-    )
+    temperature, rate = readme_says_missing()
+    assert temperature == "\u2013 °C" and rate == "\u2013"  # U+2013 EN DASH, never a hyphen
     upstream.fake.temperatures = [None, 7.0]  # Open-Meteo's null for Astana
     upstream.fake.fault["met_no"] = "500"
+    upstream.fake.rates = {code: row for code, row in upstream.fake.rates.items() if code != "EUR"}  # NBK lacks EUR
+    upstream.fake.fault["cbr"] = "500"
+    client = await start_app(make_settings())
     assert await client.app[REFRESHER].run("nbk") == "ok"
     await client.app[REFRESHER].run("open_meteo")
-    assert (await (await client.get(TXT)).text()) == (
-        "Astana: \u2013 °C  Almaty: 7 °C  USD 478.77  EUR 548.62  RUB 5.87  CNY 69.31"
-    )
+    resp = await client.get(TXT)
+    assert resp.status == 200  # a partly filled strip is served as ever
+    assert (await resp.text()) == f"Astana: {temperature}  Almaty: 7 °C  USD 478.77  EUR {rate}  RUB 5.87  CNY 69.31"
 
 
 async def test_filters_order_and_lang(client: Client) -> None:
@@ -106,8 +119,10 @@ async def test_filters_order_and_lang(client: Client) -> None:
 
 async def test_names_stay_on_one_line(start_app: AppFactory, make_settings: SettingsFactory) -> None:
     client = await start_app(make_settings(cities=[city("x", "New\nYork\r\n  City\t")]))
+    assert await client.app[REFRESHER].run("nbk") == "ok"
+    assert await client.app[REFRESHER].run("open_meteo") == "ok"
     text = await (await client.get(TXT)).text()
-    assert text.startswith("New York City: \u2013 °C  USD")
+    assert text.startswith("New York City: \u22123 °C  USD")
     assert "\n" not in text and "\r" not in text
 
 
@@ -384,7 +399,7 @@ async def test_the_fragment_credits_the_sources_shown(
     links = [(a.attrs["href"], a.all_text()) for a in credits[0].walk() if a.tag == "a"]
     assert links == [("https://api.met.no/", "Погода: MET Norway"), ("https://www.cbr.ru/", "Курсы: Банк России")]
     before = await start_app(make_settings())
-    assert not (await fragment(before)).find("ticker-attribution")  # nothing shown, nothing to credit
+    assert (await before.get(HTML)).status == 503  # nothing shown: no fragment at all, so nothing to credit
 
 
 def test_every_registered_source_has_a_credit() -> None:
@@ -411,15 +426,18 @@ async def test_lang_localises_names_and_labels(client: Client) -> None:
 async def test_stale_items_are_marked(
     start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams, clock: FakeClock
 ) -> None:
-    client = await start_app(make_settings())
-    empty = await fragment(client)
-    items = [n for n in empty.children if "ticker-item" in n.classes]
-    assert len(items) == 6 and all("ticker-stale" in n.classes for n in items)  # nothing yet: all stale
-    assert [n.all_text() for n in empty.find("ticker-temperature")] == ["\u2013\u00a0°C"] * 2
-    assert [n.all_text() for n in empty.find("ticker-rate")] == ["\u2013"] * 4
-    assert not empty.find("ticker-trend") and not empty.find("ticker-condition")
-
+    upstream.fake.temperatures = [None, 12.0]  # Open-Meteo's null for Astana, and MET Norway failing
     upstream.fake.fault["met_no"] = "500"
+    client = await start_app(make_settings())
+    assert await client.app[REFRESHER].run("nbk") == "ok"
+    await client.app[REFRESHER].run("open_meteo")
+    partly = await fragment(client)
+    (empty,) = [n for n in partly.children if "ticker-stale" in n.classes]  # the item without a value: stale
+    assert empty.find("ticker-city")[0].all_text() == "Astana"
+    assert [n.all_text() for n in empty.find("ticker-temperature")] == ["\u2013\u00a0°C"]
+    assert not empty.find("ticker-condition")
+
+    upstream.fake.temperatures = [-3.4, 12.0]
     client = await start_app(make_settings(open_meteo={"stale_after": 1800}))
     assert await client.app[REFRESHER].run("nbk") == "ok"
     assert await client.app[REFRESHER].run("open_meteo") == "ok"
@@ -447,6 +465,8 @@ async def test_hostile_names_from_the_configuration_are_text(
     cities = [city(f"h{i}", name, ru=f"{name} ru") for i, name in enumerate(HOSTILE)]
     cities.append(city("kk", "plain", kk='<svg onload=alert(1)>"'))
     client = await start_app(make_settings(cities=cities))
+    assert await client.app[REFRESHER].run("nbk") == "ok"
+    assert await client.app[REFRESHER].run("open_meteo") == "ok"
     for lang, suffix in (("en", ""), ("ru", " ru")):
         root = await fragment(client, f"?lang={lang}")
         assert [n.all_text() for n in root.find("ticker-city")] == [name + suffix for name in HOSTILE] + ["plain"]
@@ -457,7 +477,7 @@ async def test_hostile_names_from_the_configuration_are_text(
     assert "<img" not in raw and "<script" not in raw and "&lt;img src=x onerror=alert(1)&gt;" in raw
     assert "&quot;&amp;&#x27;" in raw
     text = await (await client.get(TXT)).text()  # text/plain carries the names as they are, with nosniff
-    assert text.startswith("<img src=x onerror=alert(1)>: \u2013 °C  \"&': \u2013 °C")
+    assert text.startswith("<img src=x onerror=alert(1)>: \u22123 °C  \"&': 12 °C")
 
 
 # --- documented ------------------------------------------------------------------------------------------------
@@ -469,7 +489,8 @@ def test_openapi_documents_both_formats() -> None:
     for route, media in ((TXT, "text/plain"), (HTML, "text/html")):
         get = document["paths"][route]["get"]
         assert get["parameters"] == json_params
-        assert set(get["responses"]) == {"200", "304", "400"}
+        assert set(get["responses"]) == {"200", "304", "400", "503"}  # 503: a kind with no value at all
+        assert "no-store" in get["responses"]["503"]["description"]
         assert list(get["responses"]["200"]["content"]) == [media]
         assert get["responses"]["200"]["content"][media]["schema"]["type"] == "string"
         assert get["responses"]["400"]["content"]["application/json"]["schema"] == {

@@ -224,23 +224,23 @@ async def test_readyz_reports_each_source_and_why_it_holds_nothing_current(
     assert nbk["open_until"] is not None
 
 
-async def test_no_cache_only_while_an_item_is_empty_and_a_source_of_its_chain_never_answered(
+async def test_no_store_while_a_kind_has_no_value_and_an_item_no_source_has_does_not_stop_caching(
     start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams
 ) -> None:
     upstream.fake.temperatures = [-3.4, None]  # the model has no value for Almaty
     upstream.fake.fault["met_no"] = "500"  # and the fallback has none either
     client = await start_app(make_settings(currencies=["USD"]))
     refresher = client.app[REFRESHER]
-    for view in ("ticker", "rates", "weather"):
-        assert (await client.get(f"/v1/{view}")).headers["Cache-Control"] == "no-cache"
+    for view in ("ticker", "rates", "weather"):  # no value at all: nothing a cache should keep (test_blank.py)
+        assert (await client.get(f"/v1/{view}")).headers["Cache-Control"] == "no-store"
     assert await refresher.run("nbk") == "ok"
     assert (await client.get("/v1/rates")).headers["Cache-Control"] == (
         "public, max-age=900, stale-while-revalidate=1800, stale-if-error=86400"
     )
-    # the weather half is still empty and no weather source has answered: still revalidated every time
-    assert (await client.get("/v1/weather")).headers["Cache-Control"] == "no-cache"
-    assert (await client.get("/v1/ticker")).headers["Cache-Control"] == "no-cache"
-    assert (await client.get("/v1/ticker?cities=astana")).headers["Cache-Control"] == "no-cache"
+    # the weather half is still wholly empty: never kept
+    assert (await client.get("/v1/weather")).headers["Cache-Control"] == "no-store"
+    assert (await client.get("/v1/ticker")).headers["Cache-Control"] == "no-store"
+    assert (await client.get("/v1/ticker?cities=astana")).headers["Cache-Control"] == "no-store"
     assert await refresher.run("open_meteo") == "ok"  # Almaty null: met_no is asked for it at once, and fails
     assert upstream.fake.asked("/weatherapi/locationforecast/2.0/compact")
     weather = await client.get("/v1/weather")

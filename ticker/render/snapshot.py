@@ -54,6 +54,9 @@ class Rendered:
     settled: bool  # every item has a value, or every source that could supply it has answered once
     expires_at: datetime | None  # the earliest instant a value shown as current turns stale
     content_type: str = JSON
+    # which kind shown has no value at all ("rates", "weather", "rates and weather"), else None: nothing a cache
+    # should keep (respond.py answers it no-store, and the embedding routes 503)
+    blank: str | None = None
 
     @property
     def etag(self) -> str:
@@ -150,7 +153,18 @@ class Snapshot:
             settled=built.settled,
             expires_at=built.expires_at,
             content_type=CONTENT_TYPES[view],
+            blank=blank_kinds(built),
         )
+
+
+def blank_kinds(built: Built) -> str | None:
+    """The kinds shown of which not one item has a value (every rate null, or every temperature null)."""
+    kinds = []
+    if built.rates and all(item.rate is None for item in built.rates):
+        kinds.append("rates")
+    if built.weather and all(item.temperature is None for item in built.weather):
+        kinds.append("weather")
+    return " and ".join(kinds) or None
 
 
 def _body(view: View, built: Built, lang: str) -> bytes:

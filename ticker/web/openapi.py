@@ -118,7 +118,12 @@ def _strip_path(model: type, summary: str, parameters: list[dict[str, Any]], off
             "summary": summary,
             "parameters": parameters,
             "responses": {
-                "200": _json(model, "The strip; ETag/Last-Modified for conditional requests"),
+                "200": _json(
+                    model,
+                    "The strip; ETag/Last-Modified for conditional requests. While a kind shown has no value at "
+                    "all (every rate null, or every temperature null) the nulls answer with `Cache-Control: "
+                    "no-store` and never a 304: no cache keeps, or revalidates into, a strip without data",
+                ),
                 "304": {"description": "Not modified since the validator the client sent"},
                 "400": _json(Error, "Unknown or malformed query parameter; `allowed` names the valid values"),
                 **missing,
@@ -142,6 +147,20 @@ def _format_path(media: str, summary: str, description: str, parameters: list[di
                 },
                 "304": {"description": "Not modified since the validator the client sent"},
                 "400": _json(Error, "Unknown or malformed query parameter; `allowed` names the valid values"),
+                "503": {
+                    **_json(
+                        Error,
+                        "A kind shown has no value at all (every rate null, or every temperature null): nothing to "
+                        "embed. `Cache-Control: no-store`, `Retry-After`, no validators, whatever the request's "
+                        "conditionals: a cache in front keeps serving its last good copy (stale-if-error, nginx's "
+                        "`proxy_cache_use_stale http_503`, Varnish's grace) and an include without one shows its "
+                        "fallback. A partly filled strip is a 200",
+                    ),
+                    "headers": {
+                        "Retry-After": {"description": "seconds", "schema": {"type": "string", "pattern": "^[0-9]+$"}},
+                        "Cache-Control": {"schema": {"type": "string", "const": "no-store"}},
+                    },
+                },
             },
         }
     }
@@ -150,9 +169,9 @@ def _format_path(media: str, summary: str, description: str, parameters: list[di
 _TEXT = (
     "One line of UTF-8 text: `Astana: 22 °C  Almaty: −4 °C  USD 478.77  EUR 548.62`. Temperatures first, then "
     "rates, each in the configured (or asked) order, joined by two spaces; temperatures rounded to a whole degree "
-    "and rates to two decimals, half away from zero; negatives with U+2212 MINUS SIGN, never −0; a missing value "
-    "is U+2013 EN DASH. With air quality on, a city's index follows its temperature: `Almaty: −4 °C AQI 152` "
-    "(`EAQI 47` on the European index)."
+    "and rates to two decimals, half away from zero; negatives with U+2212 MINUS SIGN, never −0; a missing temperature "
+    "is `– °C` and a missing rate `–` (U+2013 EN DASH). With air quality on, a city's index follows its temperature: "
+    "`Almaty: −4 °C AQI 152` (`EAQI 47` on the European index)."
 )
 _HTML = (
     "An HTML fragment for server-side includes (nginx SSI, ESI, PHP, WordPress): one root "

@@ -17,6 +17,7 @@ from aiohttp import hdrs, web
 from multidict import CIMultiDict, istr
 
 from ticker.clock import Clock
+from ticker.models import Error
 from ticker.render.snapshot import JSON, Rendered, Snapshot
 
 try:
@@ -27,6 +28,8 @@ except ImportError:  # pragma: no cover - brotli is a dependency, but stay corre
 NOSNIFF = istr("X-Content-Type-Options")
 ETAG = istr("ETag")  # aiohttp's hdrs.ETAG is spelled "Etag"; clients compare case-blind, people don't
 NOT_SETTLED = "no-cache"  # items still empty while a source has not answered: caches revalidate
+BLANK = "no-store"  # a kind with no value at all: nothing any cache should keep, or revalidate into
+BLANK_RETRY_AFTER = 30  # seconds: the embedding routes' 503 while a kind has no value at all
 EXPOSE = "ETag, Last-Modified, Cache-Control"
 ALLOW_HEADERS = "If-None-Match, If-Modified-Since, Last-Event-ID, Cache-Control"
 
@@ -183,12 +186,14 @@ class Responder:
         headers = header_set(rendered, coding, cache, self.cors, origin)
         bare = without_body_headers(headers)
         near_at = None
-        if cache != NOT_SETTLED and rendered.expires_at is not None:
+        if cache not in (NOT_SETTLED, BLANK) and rendered.expires_at is not None:
             near_at = rendered.expires_at - timedelta(seconds=policy.max_age)
         return Variant(headers, bare, near_at, policy)
 
     def _cache_control(self, rendered: Rendered, policy: CachePolicy) -> tuple[str, bool]:
         """The header, and whether it may be kept: max-age never outlives the first value shown as current."""
+        if rendered.blank is not None:
+            return BLANK, True
         if not rendered.settled:
             return NOT_SETTLED, True
         if rendered.expires_at is not None:
@@ -203,6 +208,8 @@ class Responder:
             self._version = self.snapshot.version
             self._codings.clear()
             self._variants.clear()
+        if rendered.blank is not None and rendered.content_type != JSON:
+            return self._unavailable(request, rendered.blank)
         req_headers = request.headers
         accept = req_headers.get(hdrs.ACCEPT_ENCODING)
         coding = choose_coding(accept) if accept else None
@@ -218,8 +225,10 @@ class Responder:
             variant = self._headers(rendered, coding, origin, cache, policy)
             if keep:
                 self._variants[key] = variant
-        if (hdrs.IF_NONE_MATCH in req_headers or hdrs.IF_MODIFIED_SINCE in req_headers) and not_modified(
-            req_headers, rendered
+        if (
+            (hdrs.IF_NONE_MATCH in req_headers or hdrs.IF_MODIFIED_SINCE in req_headers)
+            and rendered.blank is None  # a cache revalidating a copy is never told that "no data" is still it
+            and not_modified(req_headers, rendered)
         ):
             return web.Response(status=304, headers=variant.not_modified)  # aiohttp copies the headers
         body = rendered.body
@@ -228,3 +237,21 @@ class Responder:
                 (rendered.tag, coding), compress(rendered.body, coding)
             )
         return web.Response(body=body, headers=variant.ok)
+
+    def _unavailable(self, request: web.Request, blank: str) -> web.Response:
+        """The text and HTML strip while a kind has no value at all: 503, so that every cache in front keeps its
+        last good copy (stale-if-error, nginx's ``proxy_cache_use_stale http_503``, Varnish's grace) and an
+        include without one shows its fallback, never a strip of dashes."""
+        error = Error(error=f"no {blank} at all yet: nothing to embed (GET /readyz says why)", status=503)
+        headers = {
+            "Cache-Control": BLANK,
+            "Retry-After": str(BLANK_RETRY_AFTER),
+            **self.cors.headers(request.headers.get(hdrs.ORIGIN)),
+        }
+        return web.Response(
+            status=503,
+            body=error.model_dump_json(exclude_none=True).encode(),
+            content_type="application/json",
+            charset="utf-8",
+            headers=headers,
+        )

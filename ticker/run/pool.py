@@ -23,6 +23,7 @@ import importlib.util
 import logging
 import math
 import os
+import signal
 from types import FrameType
 from typing import Any
 
@@ -76,6 +77,11 @@ class DrainingRunner(web.AppRunner):
             await site.stop()  # this worker no longer accepts; the others (or the new ones) take the queue
         await asyncio.sleep(ACCEPT_GRACE)
         await super().cleanup()  # idle connections closed, on_shutdown (SSE close), DRAIN, cleanup contexts
+        # The worker is done; only closing the loop is left. A signal from the master landing while the loop closes
+        # (after its wakeup pipe, before its handlers go) printed "Exception ignored when trying to write to the
+        # signal wakeup fd" with a traceback (a worker leaving after max-requests as the pool stops): ignore them.
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+            signal.signal(sig, signal.SIG_IGN)
 
 
 class PoolLogger(Logger):  # type: ignore[misc]

@@ -21,7 +21,8 @@ from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
 from tests.redis_proc import RedisProcess
 from ticker.state import Entries, Entry, SourceStatus
 from ticker.store.redis_backend import RedisBackend
-from ticker.store.store import RESYNC, Store, StoreError
+from ticker.store.shared import RESYNC, StoreError
+from ticker.store.store import Store
 from ticker.web.appkeys import REFRESHER, STORE
 
 T0 = datetime(2026, 4, 1, 10, 0, tzinfo=UTC)  # 15:00 in Astana

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ticker.redis_url import Target, parse
+from ticker.redis_url import Target, parse_redis_url
 
 # --- building the client (the only place besides redis_store that imports redis) ------------------
 
@@ -90,4 +90,4 @@ class Connected:
 
 
 def connect(url: str, *, timeout: float = 2.0) -> Connected:
-    return Connected(parse(url), timeout)
+    return Connected(parse_redis_url(url), timeout)

@@ -32,7 +32,7 @@ from redis.exceptions import RedisError
 from ticker.state import Entries, Entry, SourceStatus
 from ticker.store.connect import connect
 from ticker.store.history import Day
-from ticker.store.store import RESYNC, StoreError
+from ticker.store.shared import RESYNC, StoreError
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)

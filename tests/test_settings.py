@@ -164,18 +164,18 @@ def test_redis_url_rejected(monkeypatch: pytest.MonkeyPatch, value: str, reason:
 
 
 def test_redis_urls_parse_into_hosts_service_and_credentials() -> None:
-    from ticker.redis_url import parse
+    from ticker.redis_url import parse_redis_url
 
-    target = parse("rediss+sentinel://me:p%40ss@10.0.0.1:26379,[::1]:26380/mymaster/3")
+    target = parse_redis_url("rediss+sentinel://me:p%40ss@10.0.0.1:26379,[::1]:26380/mymaster/3")
     assert (target.mode, target.tls, target.service, target.db) == ("sentinel", True, "mymaster", 3)
     assert target.hosts == (("10.0.0.1", 26379), ("::1", 26380))
     assert (target.username, target.password) == ("me", "p@ss")
-    target = parse("redis+cluster://:pw@n1:7000")
+    target = parse_redis_url("redis+cluster://:pw@n1:7000")
     assert (target.mode, target.tls, target.hosts, target.username, target.password) == (
         "cluster", False, (("n1", 7000),), None, "pw"
     )  # fmt: skip
-    assert parse("redis://127.0.0.1:6379/0").mode == "single"
-    target = parse("rediss+sentinel://s1:26379/my%2Fmaster/1?ssl_ca_certs=/etc/ca.pem&ssl_cert_reqs=required")
+    assert parse_redis_url("redis://127.0.0.1:6379/0").mode == "single"
+    target = parse_redis_url("rediss+sentinel://s1:26379/my%2Fmaster/1?ssl_ca_certs=/etc/ca.pem&ssl_cert_reqs=required")
     assert (target.service, target.db) == ("my/master", 1)
     assert target.tls_options == (("ssl_ca_certs", "/etc/ca.pem"), ("ssl_cert_reqs", "required"))
 

@@ -25,7 +25,7 @@ MASK = "***"
 TLS_PARAMS = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs")
 SINGLE_PARAMS = ("db", "username", "password")  # redis-py's own, for one server
 CERT_REQS = ("none", "optional", "required")
-# scheme://user:PASSWORD@host: the password runs to the LAST "@" before the path, as redis-py and ``parse`` read
+# scheme://user:PASSWORD@host: the password runs to the LAST "@" before the path, as redis-py and parse_redis_url read
 # it (a password may hold an unescaped "@"); and ?password=PASSWORD, redis-py's other way (unix:// has no other)
 _URL_PASSWORD = re.compile(r"(//[^/@:\s]*:)[^/\s]*@")
 _QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#\s\"']*", re.IGNORECASE)
@@ -49,7 +49,7 @@ def mask_url_passwords(text: str) -> str:
     return _QUERY_PASSWORD.sub(rf"\g<1>{MASK}", _URL_PASSWORD.sub(rf"\g<1>{MASK}@", text))
 
 
-def parse(url: str) -> Target:
+def parse_redis_url(url: str) -> Target:
     """Raise ValueError with a message fit for the operator on anything malformed."""
     if not url.startswith(SINGLE + SENTINEL + CLUSTER):
         raise ValueError(

@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from redis.exceptions import ConnectionError, RedisClusterException, RedisError
 
-from ticker.redis_url import Target, parse
+from ticker.redis_url import Target, parse_redis_url
 
 # Every way redis-py says "cannot do that now": its RedisError family, the cluster client's own exceptions
 # (RedisClusterUnreachableError, SlotNotCoveredError: not RedisErrors) and a socket's OSError.
@@ -137,4 +137,4 @@ def _owner(ranges: Any, slot: int, asked: str) -> tuple[str, int] | None:
 
 
 def connect(url: str, *, timeout: float = 2.0) -> Connected:
-    return Connected(parse(url), timeout)
+    return Connected(parse_redis_url(url), timeout)

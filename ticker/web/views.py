@@ -75,7 +75,7 @@ def strip_view(app: web.Application, view: View) -> Handler:
     return handler
 
 
-def guarded(route: str, handler: Handler) -> Handler:
+def request_boundary(route: str, handler: Handler) -> Handler:
     """The request boundary for every route but the strip's (which inlines the same): errors become
     JSON, answers are counted by route. No middleware: a middleware costs every request on the hot path."""
 

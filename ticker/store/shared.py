@@ -1,5 +1,5 @@
-"""What a shared backend is to the store: the ``Shared`` protocol (Redis), the error it raises when it cannot be
-reached, and the control announcement of its subscription."""
+"""What a shared backend is to the store: the ``Shared`` protocol (Redis, or the null backend), the error it
+raises when it cannot be reached, and the control announcements of its subscription."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from ticker.state import Entries, Entry, SourceStatus
 from ticker.store.history import Day
 
 RESYNC = "*"  # an announcement that means "reload everything" (first connect, reconnect)
+LOST = "!"  # "!<why>": the subscription is down (once per loss); announcements may be missed until RESYNC
 
 
 class StoreError(Exception):
@@ -18,7 +19,9 @@ class StoreError(Exception):
 
 
 class Shared(Protocol):
-    """A backend several processes share (Redis); tests/test_store.py holds its contract."""
+    """A backend several processes share (Redis), or NullBackend; tests/test_store.py holds its contract."""
+
+    kind: str  # "redis" or "memory"
 
     async def load(self, source: str | None = None) -> tuple[dict[str, Entries], dict[str, SourceStatus]]: ...
 
@@ -38,7 +41,8 @@ class Shared(Protocol):
         ...
 
     def updates(self) -> AsyncIterator[str]:
-        """``data:<source>``, ``status:<source>``, or RESYNC (first, and after every reconnect)."""
+        """``data:<source>``, ``status:<source>``, RESYNC (first, and after every reconnect), or LOST + why (once
+        when the subscription goes down)."""
         ...
 
     async def claim(self, key: str, ttl: float, owner: str) -> bool: ...

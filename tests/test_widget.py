@@ -1177,12 +1177,12 @@ async def test_a_history_that_cannot_be_had_says_no_data_and_is_not_asked_again_
             texts.append(
                 await tab.js(
                     "when('h', () => { const p = root('h').querySelector('.ticker-history');"
-                    " return !p.hidden && !p.textContent.endsWith('…') && p.textContent; })"
+                    " return !p.hidden && !p.textContent.endsWith('loading') && p.textContent; })"
                 )
             )
             await tab.send("Input.dispatchMouseEvent", type="mouseMoved", x=400, y=500)
             await tab.js("when('h', () => root('h').querySelector('.ticker-history').hidden)")
-    assert texts == ["USD, 30 days: no data"] * 3  # never left at "USD …"
+    assert texts == ["USD, 30 days: no data"] * 3  # never left loading
     assert [q for q in live.seen if q.startswith("/v1/rates/history")] == [
         "/v1/rates/history?currency=USD&from=2026-03-02&to=2026-04-01"
     ]  # one request, not one per hover

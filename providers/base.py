@@ -59,6 +59,9 @@ class Temperature(BaseModel):
     temperature: float | None
     observed_at: datetime
     condition: Condition | None = None  # default None: stored records written before conditions still load
+    # seconds between two readings of the source, where its answer says (Open-Meteo's current.interval); None:
+    # the provider's declared ``cadence`` (records stored before cadences load as None too)
+    cadence: float | None = Field(default=None, gt=0)
 
 
 Record = Rate | Temperature
@@ -82,7 +85,10 @@ class SourceConfig(BaseModel):
     base_url: str
     interval: float = Field(default=900, ge=1, description="seconds between fetches")
     stale_after: float | None = Field(
-        default=None, gt=0, description="seconds after the last good fetch; default 3 x interval"
+        default=None,
+        gt=0,
+        description="seconds of grace after a reading's cadence (for our polling and the source's delay) before it "
+        "is stale; default 2 x interval",
     )
     timeout: float = Field(default=10, gt=0, le=300, description="total seconds for one fetch")
     max_bytes: int = Field(default=2_000_000, ge=1024, description="largest response body read")
@@ -118,7 +124,7 @@ class SourceConfig(BaseModel):
 
     @property
     def stale_seconds(self) -> float:
-        return self.stale_after if self.stale_after is not None else 3 * self.interval
+        return self.stale_after if self.stale_after is not None else 2 * self.interval
 
 
 class Provider(Protocol):
@@ -130,6 +136,9 @@ class Provider(Protocol):
     name: ClassVar[str]
     kind: ClassVar[Kind]
     Config: ClassVar[type[SourceConfig]]
+    # how often the source's data can change, in seconds, where its answer does not say: a reading is current
+    # until observed_at + cadence + STALE_AFTER. None for rates, which are current by the date they are in force on
+    cadence: ClassVar[float | None]
 
     def __init__(self, config: SourceConfig, locations: Sequence[Location], clock: Clock) -> None: ...
 

@@ -107,6 +107,7 @@ class Cbr:
     name: ClassVar[str] = "cbr"
     kind: ClassVar[Kind] = "rates"
     Config: ClassVar[type[SourceConfig]] = Config
+    cadence: ClassVar[float | None] = None
 
     def __init__(self, config: SourceConfig, locations: Sequence[Location], clock: Clock) -> None:
         self.config = narrow(config, Config)

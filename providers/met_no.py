@@ -133,6 +133,7 @@ class MetNo:
     name: ClassVar[str] = "met_no"
     kind: ClassVar[Kind] = "weather"
     Config: ClassVar[type[SourceConfig]] = Config
+    cadence: ClassVar[float | None] = 3600.0  # the steps of the forecast are hourly
 
     def __init__(self, config: SourceConfig, locations: Sequence[Location], clock: Clock) -> None:
         self.config = narrow(config, Config)

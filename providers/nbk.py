@@ -105,6 +105,7 @@ class Nbk:
     name: ClassVar[str] = "nbk"
     kind: ClassVar[Kind] = "rates"
     Config: ClassVar[type[SourceConfig]] = Config
+    cadence: ClassVar[float | None] = None
 
     def __init__(self, config: SourceConfig, locations: Sequence[Location], clock: Clock) -> None:
         self.config = narrow(config, Config)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import aiohttp
@@ -31,6 +30,7 @@ from providers.base import (
 )
 from providers.conditions import from_wmo
 from providers.http import read_bounded
+from providers.slots import instant, slot_seconds
 
 DEFAULT_BASE_URL = "https://api.open-meteo.com"
 COMMERCIAL_BASE_URL = "https://customer-api.open-meteo.com"
@@ -57,12 +57,14 @@ class _Current(_Strict):
     time: float | str  # ISO 8601 local time, or epoch seconds with timeformat=unixtime
     temperature_2m: float | None  # required; null when the model has no value
     weather_code: Any = None  # WMO code; read by from_wmo, so a bad one costs the condition, not the temperature
+    interval: Any = None  # seconds per slot of ``current`` (900); a bad one costs the cadence, not the temperature
 
 
 class _CurrentWeather(_Strict):  # legacy current_weather=true
     time: float | str
     temperature: float | None
     weathercode: Any = None
+    interval: Any = None
 
 
 class _Point(_Strict):
@@ -73,35 +75,24 @@ class _Point(_Strict):
     current_weather: _CurrentWeather | None = None
 
 
-def _observed_at(raw: float | str, offset: float) -> datetime:
-    if isinstance(raw, float | int):
-        return datetime.fromtimestamp(raw, UTC)  # epoch seconds: the offset does not apply
-    try:
-        local = datetime.fromisoformat(raw)
-    except ValueError as exc:
-        raise FormatError(f"current.time {raw!r} is not ISO 8601") from exc
-    if local.tzinfo is not None:
-        return local.astimezone(UTC)
-    return (local - timedelta(seconds=offset)).replace(tzinfo=UTC)
-
-
 def _one(element: object, city: str) -> Temperature:
     if isinstance(element, dict) and element.get("error"):  # before validation: an error object has no current
         raise FormatError(f"Open-Meteo error: {element.get('reason', 'no reason given')}")
     point = validated(_Point, element, "Open-Meteo location")
     if point.current is not None:
         time, value, key = point.current.time, point.current.temperature_2m, "temperature_2m"
-        code = point.current.weather_code
+        code, interval = point.current.weather_code, point.current.interval
     elif point.current_weather is not None:
         time, value, key = point.current_weather.time, point.current_weather.temperature, "temperature"
-        code = point.current_weather.weathercode
+        code, interval = point.current_weather.weathercode, point.current_weather.interval
     else:
         raise FormatError("no current temperature in the answer")
     return Temperature(
         city=city,
         temperature=None if value is None else finite(value, key),
-        observed_at=_observed_at(time, point.utc_offset_seconds),
+        observed_at=instant(time, point.utc_offset_seconds),
         condition=from_wmo(code),
+        cadence=slot_seconds(interval),
     )
 
 
@@ -121,6 +112,9 @@ class OpenMeteo:
     name: ClassVar[str] = "open_meteo"
     kind: ClassVar[Kind] = "weather"
     Config: ClassVar[type[SourceConfig]] = Config
+    cadence: ClassVar[float | None] = (
+        900.0  # current values come in 15-minute slots; each answer says so (current.interval)
+    )
 
     def __init__(self, config: SourceConfig, locations: Sequence[Location], clock: Clock) -> None:
         self.config = narrow(config, Config)

@@ -70,7 +70,7 @@ async def test_after_a_fetch_the_strip_carries_normalised_values_and_when_they_t
     assert weather["astana"] == {
         "city": "astana", "name": "Astana", "temperature": -3.4, "unit": "°C",
         "observed_at": "2026-04-01T10:15:00Z", "source": "open_meteo", "stale": False,
-        "stale_at": "2026-04-01T11:15:00Z",  # observed at 15:15 Astana, current for an hour
+        "stale_at": "2026-04-01T11:30:00Z",  # observed at 15:15 Astana, current for an hour
         "condition": "snow",  # WMO 71, the fake's first code
     }  # fmt: skip
     assert weather["almaty"]["temperature"] == 12.0
@@ -120,16 +120,16 @@ async def test_a_temperature_turns_stale_when_its_observation_is_older_than_stal
         body = await resp.json()
         return body["weather"][0], {"updated_at": body["updated_at"], "last_modified": resp.headers["Last-Modified"]}
 
-    clock.now = datetime(2026, 4, 1, 10, 34, 59, tzinfo=UTC)
+    clock.now = datetime(2026, 4, 1, 10, 49, 59, tzinfo=UTC)
     item, _ = await astana()
-    assert item["stale"] is False and item["stale_at"] == "2026-04-01T10:35:00Z"
-    clock.now = datetime(2026, 4, 1, 10, 35, 0, tzinfo=UTC)
+    assert item["stale"] is False and item["stale_at"] == "2026-04-01T10:50:00Z"
+    clock.now = datetime(2026, 4, 1, 10, 50, 0, tzinfo=UTC)
     item, times = await astana()
     assert item["stale"] is True
     assert item["temperature"] == -3.4 and item["source"] == "open_meteo"  # the last good value stays
-    assert item["stale_at"] == "2026-04-01T10:35:00Z"
+    assert item["stale_at"] == "2026-04-01T10:50:00Z"
     # what the body shows changed at the flip: that instant, not a fetch time, not later
-    assert times == {"updated_at": "2026-04-01T10:35:00Z", "last_modified": "Wed, 01 Apr 2026 10:35:00 GMT"}
+    assert times == {"updated_at": "2026-04-01T10:50:00Z", "last_modified": "Wed, 01 Apr 2026 10:50:00 GMT"}
 
     # asked again, Open-Meteo answers the same old observation: fetched now, still not current
     clock.advance(60)
@@ -145,8 +145,8 @@ async def test_a_temperature_turns_stale_when_its_observation_is_older_than_stal
     assert await refresher.run("open_meteo") == "ok"
     item, times = await astana()
     assert item["stale"] is False and item["observed_at"] == "2026-04-01T10:30:00Z"
-    assert item["stale_at"] == "2026-04-01T10:50:00Z"
-    assert times["updated_at"] == "2026-04-01T10:36:01Z"
+    assert item["stale_at"] == "2026-04-01T11:05:00Z"
+    assert times["updated_at"] == "2026-04-01T10:51:01Z"
 
 
 async def test_rates_turn_stale_at_astana_midnight_whenever_they_were_fetched(
@@ -247,22 +247,24 @@ async def test_the_snapshots_timer_rebuilds_the_strip_when_a_value_turns_stale(
     start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams, clock: FakeClock
 ) -> None:
     """No request, no fetch: the timer armed for the next stale_at invalidates the snapshot by itself."""
-    upstream.fake.local_time = "2026-04-01T15:15"  # observed at 10:15Z, stale at 10:35Z
+    upstream.fake.local_time = (
+        "2026-04-01T15:15"  # observed at 10:15Z, stale at 10:50Z (observed_at + its 900 s slot + 1200 s grace)
+    )
     client = await start_app(make_settings(open_meteo={"interval": 600, "stale_after": 1200}))
     snapshot = client.app[SNAPSHOT]
     assert await client.app[REFRESHER].run("open_meteo") == "ok"
-    clock.now = datetime(2026, 4, 1, 10, 34, 59, 900000, tzinfo=UTC)  # a tenth of a second before stale_at
+    clock.now = datetime(2026, 4, 1, 10, 49, 59, 900000, tzinfo=UTC)  # a tenth of a second before stale_at
     snapshot.invalidate()  # re-arms the timer from this clock: it fires a moment from now
     changed = snapshot.changed
     before = await client.get("/v1/weather?cities=astana")
     assert (await before.json())["weather"][0]["stale"] is False
-    clock.now = datetime(2026, 4, 1, 10, 35, 1, tzinfo=UTC)
+    clock.now = datetime(2026, 4, 1, 10, 50, 1, tzinfo=UTC)
     await asyncio.wait_for(changed.wait(), 10)  # a bound, not a timing: only the armed timer sets it
     after = await client.get("/v1/weather?cities=astana")
     body = await after.json()
     assert body["weather"][0]["stale"] is True
-    assert body["updated_at"] == "2026-04-01T10:35:00Z"
-    assert parsedate_to_datetime(after.headers["Last-Modified"]) == at("2026-04-01T10:35:00Z")
+    assert body["updated_at"] == "2026-04-01T10:50:00Z"
+    assert parsedate_to_datetime(after.headers["Last-Modified"]) == at("2026-04-01T10:50:00Z")
     assert after.headers["ETag"] != before.headers["ETag"]
 
 
@@ -271,13 +273,13 @@ async def test_readyz_stays_ready_when_an_upstream_answers_the_observation_that_
 ) -> None:
     """Data that was current when stored keeps /readyz at 200 when it turns stale (a stale strip beats no
     strip), also after the upstream answers that same old observation again."""
-    upstream.fake.local_time = "2026-04-01T15:15"  # observed at 10:15Z, current until 10:35Z
+    upstream.fake.local_time = "2026-04-01T15:15"  # observed at 10:15Z, current until 10:50Z
     upstream.fake.fault["met_no"] = "500"
     client = await start_app(make_settings(open_meteo={"interval": 600, "stale_after": 1200}))
     refresher = client.app[REFRESHER]
     assert await refresher.run("nbk") == "ok"
     assert await refresher.run("open_meteo") == "ok"
-    clock.now = datetime(2026, 4, 1, 10, 40, tzinfo=UTC)
+    clock.now = datetime(2026, 4, 1, 10, 55, tzinfo=UTC)
     ready = await client.get("/readyz")
     assert ready.status == 200  # turned stale by time alone: still ready
     assert by((await ready.json())["sources"], "source")["open_meteo"]["stale"] is True

@@ -25,7 +25,9 @@ CHECK = (
 
 
 def fetch_messages(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "ticker.fetch" and r.levelno >= logging.WARNING]
+    return [
+        r.getMessage() for r in caplog.records if r.name.startswith("ticker.fetch") and r.levelno >= logging.WARNING
+    ]
 
 
 def reason(client: TestClient[Any, Any], source: str) -> str:

@@ -430,7 +430,7 @@ async def test_stale_items_are_marked(
     client = await start_app(make_settings(open_meteo={"stale_after": 1800}))
     assert await client.app[REFRESHER].run("nbk") == "ok"
     assert await client.app[REFRESHER].run("open_meteo") == "ok"
-    clock.advance(1801)  # past the temperatures' stale_at, rates still in force
+    clock.advance(2701)  # past the temperatures' stale_at (their 900 s slot + 1800 s), rates still in force
     client.app[SNAPSHOT].invalidate()  # what the snapshot's timer does at stale_at
     root = await fragment(client)
     stale = [n for n in root.children if "ticker-stale" in n.classes]

@@ -492,7 +492,7 @@ async def test_fetch_over_the_cap_content_length_whole_body(aiohttp_server: Aioh
 
 def test_config_defaults() -> None:
     config = Config()
-    assert (config.base_url, config.interval, config.stale_seconds) == ("https://nationalbank.kz", 14400, 43200)
+    assert (config.base_url, config.interval, config.stale_seconds) == ("https://nationalbank.kz", 14400, 28800)
 
 
 def test_the_constructor_refuses_another_providers_config() -> None:

@@ -51,7 +51,7 @@ def set_current(**fields: object) -> Callable[[Any], object]:
 
 
 def test_one_city_is_a_bare_object() -> None:
-    assert parse(ONE, ["almaty"]) == [Temperature(city="almaty", temperature=19.6, observed_at=SLOT)]
+    assert parse(ONE, ["almaty"]) == [Temperature(city="almaty", temperature=19.6, observed_at=SLOT, cadence=900)]
 
 
 def test_several_cities_are_matched_by_position_not_coordinates() -> None:
@@ -101,8 +101,12 @@ def test_unixtime_is_epoch_seconds_utc() -> None:
 def test_legacy_current_weather_shape() -> None:
     (record,) = parse(LEGACY, ["astana"])
     assert record == Temperature(
-        city="astana", temperature=11.0, observed_at=datetime(2025, 10, 4, 3, 30, tzinfo=UTC), condition="overcast"
-    )  # "weathercode": 3, the legacy spelling
+        city="astana",
+        temperature=11.0,
+        observed_at=datetime(2025, 10, 4, 3, 30, tzinfo=UTC),
+        condition="overcast",
+        cadence=900,
+    )  # "weathercode": 3, the legacy spelling; its "interval": 900 is the cadence too
 
 
 @pytest.mark.parametrize(
@@ -221,7 +225,7 @@ def test_endpoint_switches_to_the_customer_host_only_with_a_key_on_the_default_b
     assert Config(api_key="k3y", base_url="http://127.0.0.1:9").endpoint == "http://127.0.0.1:9/v1/forecast"
     assert Config(api_key="").endpoint == "https://api.open-meteo.com/v1/forecast"
     config = Config()
-    assert (config.interval, config.stale_seconds, config.api_key) == (900, 2700, None)
+    assert (config.interval, config.stale_seconds, config.api_key) == (900, 1800, None)
 
 
 # --- the fetch over loopback HTTP ----------------------------------------------------------------
@@ -280,7 +284,7 @@ async def test_fetch_one_city_reads_the_bare_object(aiohttp_server: AiohttpServe
     provider = await upstream.provider(aiohttp_server, [ALMATY])
     async with aiohttp.ClientSession() as session:
         records = await provider.fetch(session, SLOT.date())
-    assert records == [Temperature(city="almaty", temperature=19.6, observed_at=SLOT)]
+    assert records == [Temperature(city="almaty", temperature=19.6, observed_at=SLOT, cadence=900)]
     assert upstream.requests[0].query["latitude"] == "43.2565"
 
 
@@ -328,3 +332,16 @@ async def test_fetch_a_400_digit_temperature_is_a_format_error(aiohttp_server: A
     async with aiohttp.ClientSession() as session:
         with pytest.raises(FormatError):
             await provider.fetch(session, SLOT.date())
+
+
+@pytest.mark.parametrize(
+    ("interval", "cadence"),
+    [(900, 900.0), (3600, 3600.0), (0, None), (-900, None), ("900", None), (True, None), (None, None), (86401, None)],
+)
+def test_the_cadence_is_the_answers_own_slot_length_and_a_bad_one_costs_nothing_else(
+    interval: object, cadence: float | None
+) -> None:
+    """current.interval says how long a reading stands (README, "What current means"); one that is not a sane
+    number of seconds leaves the provider's declared cadence to apply, and the temperature is kept."""
+    (record,) = parse(variant(ONE, set_current(interval=interval)), ["almaty"])
+    assert (record.cadence, record.temperature) == (cadence, 19.6)

@@ -47,8 +47,8 @@ def test_defaults() -> None:
     assert settings.cbr.interval == 14400
     assert settings.open_meteo.interval == 900
     assert settings.met_no.interval == 1800
-    assert settings.nbk.stale_seconds == 3 * 14400
-    assert settings.open_meteo.stale_seconds == 3 * 900
+    assert settings.nbk.stale_seconds == 28800  # STALE_AFTER: twice the interval
+    assert settings.open_meteo.stale_seconds == 1800  # with its 900 s slot: current for 2,700 s
     assert settings.nbk.base_url == "https://nationalbank.kz"
     assert settings.open_meteo.api_key is None
     assert settings.source_names == ["nbk", "cbr", "open_meteo", "met_no"]
@@ -85,7 +85,7 @@ def test_nested_source_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings()
     assert settings.nbk.base_url == "http://127.0.0.1:8099"
     assert settings.nbk.interval == 1
-    assert settings.nbk.stale_seconds == 3
+    assert settings.nbk.stale_seconds == 2
     assert settings.open_meteo.api_key == "s3cret"
     assert settings.open_meteo.endpoint == "https://customer-api.open-meteo.com/v1/forecast"
     assert settings.open_meteo.stale_seconds == 3600
@@ -97,7 +97,7 @@ def test_stale_after(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings()
     assert settings.nbk.stale_after == 20000
     assert settings.nbk.stale_seconds == 20000
-    assert settings.cbr.stale_seconds == 3 * settings.cbr.interval  # other sources untouched
+    assert settings.cbr.stale_seconds == 28800  # other sources untouched
 
 
 @pytest.mark.parametrize(

@@ -185,7 +185,7 @@ async def test_a_change_landing_while_the_stream_sets_up_its_wait_is_not_missed(
     client = await start_app(make_settings(sse_heartbeat=300, open_meteo={"stale_after": 1200}), clock=clock)
     snapshot = client.app[SNAPSHOT]
     assert await client.app[REFRESHER].run("nbk") == "ok"  # current until 19:00Z
-    assert await client.app[REFRESHER].run("open_meteo") == "ok"  # observed 10:15Z, current until 10:35Z
+    assert await client.app[REFRESHER].run("open_meteo") == "ok"  # observed 10:15Z, current until 10:50Z
     resp = await client.get("/v1/stream")
     assert (await next_event(resp)) == {"retry": "5000"}
     first = json.loads((await next_event(resp))["data"])
@@ -195,7 +195,7 @@ async def test_a_change_landing_while_the_stream_sets_up_its_wait_is_not_missed(
         clock.now = datetime(2026, 4, 1, 19, 0, 1, tzinfo=UTC)
         snapshot.invalidate()
 
-    clock.now = datetime(2026, 4, 1, 10, 35, 1, tzinfo=UTC)  # the temperatures turn stale
+    clock.now = datetime(2026, 4, 1, 10, 50, 1, tzinfo=UTC)  # the temperatures turn stale
     snapshot.invalidate()  # the stream wakes up for this change...
     clock.trip = midnight  # ...and while it renders it, the next change is on its way
     second = json.loads((await next_event(resp))["data"])

@@ -166,8 +166,13 @@ class _Settings(BaseSettings):
         return self.history.days > 0 and "nbk" in self.rate_sources
 
     @property
+    def chains(self) -> dict[Kind, list[str]]:
+        """Each kind's sources, in the order they are asked."""
+        return {"rates": self.rate_sources, "weather": self.weather_sources}
+
+    @property
     def source_names(self) -> list[str]:
-        return [*self.rate_sources, *self.weather_sources]
+        return [source for chain in self.chains.values() for source in chain]
 
     def source_config(self, name: str) -> SourceConfig:
         if name not in REGISTRY:

@@ -1,4 +1,4 @@
-"""What the store holds, and the time model that says whether a held value is current.
+"""What the store holds: entries, each source's status, and how writes merge (newest confirmation wins).
 
 One ``Entry`` per item per source (per item *and date* for rates: today's and tomorrow's rates are held
 side by side), and one ``SourceStatus`` per source. An entry keeps when its value was last confirmed
@@ -6,8 +6,8 @@ side by side), and one ``SourceStatus`` per source. An entry keeps when its valu
 changes nothing a reader sees. Merging is newest-``fetched_at``-wins, which makes every write idempotent:
 replicas, restarts and a Redis that comes back empty all converge on the same state.
 
-Current means (design.md, "Time"): a rate is current on the Astana date it is in force on; a temperature
-while its own ``observed_at`` is within its source's STALE_AFTER. Never by when we fetched it.
+Whether a held value is current, and which one an item shows, is the freshness policy's answer
+(``ticker.policy``), never decided from these records alone.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict
 
 from providers.base import Rate, Record, Temperature
-from ticker.clock import astana_date, midnight
 
 Entries = dict[str, "Entry"]
 KEEP_DAYS = 3  # rates dated further back than this are dropped from the store
@@ -76,55 +75,6 @@ def key_of(record: Record) -> str:
 def day_of(key: str) -> date | None:
     _, at, day = key.partition("@")
     return date.fromisoformat(day) if at else None
-
-
-def current(record: Record, now: datetime, stale_after: timedelta) -> bool:
-    if isinstance(record, Rate):
-        return record.valid_on == astana_date(now)
-    return record.temperature is not None and now < record.observed_at + stale_after
-
-
-def stale_at(record: Record, stale_after: timedelta) -> datetime:
-    """The instant a current value stops being current, if nothing newer arrives."""
-    if isinstance(record, Rate):
-        return midnight(record.valid_on + timedelta(days=1))
-    return record.observed_at + stale_after
-
-
-def current_from(record: Record) -> datetime | None:
-    """The instant a value can first be current: tomorrow's rate at Astana midnight."""
-    return midnight(record.valid_on) if isinstance(record, Rate) else None
-
-
-def why_not_current(records: Iterable[Record], now: datetime, stale_after: timedelta) -> str:
-    """For /readyz and the failure of a run: what the source had instead of a current value."""
-    held = list(records)
-    today = astana_date(now)
-    rates = [r.valid_on for r in held if isinstance(r, Rate)]
-    if rates:
-        past = [day for day in rates if day <= today]
-        if not past:
-            return f"no rate for {today.isoformat()}, only for {max(rates).isoformat()}"
-        return f"newest data dated {max(past).isoformat()}, today is {today.isoformat()}"
-    observed = [r.observed_at for r in held if isinstance(r, Temperature)]
-    if observed:
-        return f"newest observation {max(observed):%Y-%m-%dT%H:%M}Z, more than {stale_after.total_seconds():g} s ago"
-    return "no data yet"
-
-
-def older(record: Record, held: Record) -> bool:
-    """An observation from before the one held (it never replaces it)."""
-    return isinstance(record, Temperature) and isinstance(held, Temperature) and record.observed_at < held.observed_at
-
-
-def ahead(record: Record, now: datetime) -> bool:
-    """Tomorrow's rate (or later): never shown as current."""
-    return isinstance(record, Rate) and record.valid_on > astana_date(now)
-
-
-def was_current(entry: Entry, stale_after: timedelta) -> bool:
-    """Current at the moment it was stored (a restart from Redis with the upstreams down is ready at once)."""
-    return current(entry.record, entry.fetched_at, stale_after)
 
 
 def confirm(old: Mapping[str, Entry], source: str, records: Iterable[Record], now: datetime) -> Entries:

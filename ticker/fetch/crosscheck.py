@@ -10,6 +10,7 @@ from datetime import datetime
 
 from providers.base import Rate
 from ticker.clock import Clock, astana_date
+from ticker.policy import Policy
 from ticker.settings import Settings
 from ticker.state import Holdings, rate_key
 
@@ -35,9 +36,9 @@ class Divergence:
         )
 
 
-def compare(settings: Settings, holdings: Holdings, now: datetime) -> list[Divergence]:
+def compare(settings: Settings, policy: Policy, holdings: Holdings, now: datetime) -> list[Divergence]:
     """Every currency that both the primary and a later rate source hold for today's date."""
-    primary, *others = settings.rate_sources
+    primary, *others = policy.chains["rates"]
     day = astana_date(now)
     out = []
     for currency in settings.currencies:
@@ -56,15 +57,16 @@ def compare(settings: Settings, holdings: Holdings, now: datetime) -> list[Diver
 class CrossCheck:
     """Listens to the store; logs one line when a currency starts or stops diverging."""
 
-    def __init__(self, settings: Settings, holdings: Holdings, clock: Clock) -> None:
+    def __init__(self, settings: Settings, holdings: Holdings, clock: Clock, policy: Policy | None = None) -> None:
         self.tolerance = settings.cross_check.tolerance
         self.settings = settings
         self.holdings = holdings
+        self.policy = policy or Policy(settings)
         self.clock = clock
         self.diverging: set[str] = set()
 
     def all(self) -> list[Divergence]:
-        return compare(self.settings, self.holdings, self.clock())
+        return compare(self.settings, self.policy, self.holdings, self.clock())
 
     def warnings(self) -> list[str]:
         return [d.describe() for d in self.all() if d.ratio > self.tolerance]

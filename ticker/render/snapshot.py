@@ -18,6 +18,7 @@ from typing import Literal
 
 from ticker.clock import Clock
 from ticker.models import Rates, Ticker, Weather
+from ticker.policy import Policy
 from ticker.render.fragment import fragment
 from ticker.render.query import Query, default_query
 from ticker.render.strip import Built, StripBuilder
@@ -57,13 +58,13 @@ class Rendered:
 
 
 class Snapshot:
-    def __init__(self, settings: Settings, store: Store, clock: Clock) -> None:
+    def __init__(self, settings: Settings, store: Store, clock: Clock, policy: Policy | None = None) -> None:
         self.settings = settings
         self.store = store
         self.clock = clock
         self.default = default_query(settings)
         self.version = 0
-        self._builder = StripBuilder(settings)
+        self._builder = StripBuilder(settings, policy or Policy(settings))
         self._cache: OrderedDict[tuple[View, Query], Rendered] = OrderedDict()
         self._plain: dict[View, Rendered] = {}
         self._changed = asyncio.Event()

@@ -27,6 +27,7 @@ from ticker.fetch.refresh import Refresher
 from ticker.fetch.scheduler import start_scheduler, stop_scheduler
 from ticker.fetch.sources import build_providers
 from ticker.metrics import Metrics
+from ticker.policy import Policy
 from ticker.render.snapshot import Snapshot, View
 from ticker.settings import Settings
 from ticker.store.store import Shared, Store
@@ -40,6 +41,7 @@ from ticker.web.appkeys import (
     CORS,
     CROSSCHECK,
     METRICS,
+    POLICY,
     REFRESHER,
     RESPONDER,
     SESSION,
@@ -129,13 +131,14 @@ def create_app(
     app = web.Application()  # no middleware: see views.guarded
     store = create_store(settings.redis_url)
     metrics = Metrics(settings.source_names, clock)
-    snapshot = Snapshot(settings, store, clock)  # timers and events bind to the loop only when used
-    crosscheck = CrossCheck(settings, store, clock)
+    policy = Policy(settings)
+    snapshot = Snapshot(settings, store, clock, policy)  # timers and events bind to the loop only when used
+    crosscheck = CrossCheck(settings, store, clock, policy)
     store.listen(crosscheck.changed)
     metrics.newest, metrics.store_up = store.newest_fetch, lambda: store.ok
     metrics.divergences = lambda: [(d.currency, d.ratio) for d in crosscheck.all()]
     app[SETTINGS], app[CLOCK], app[STORE], app[SNAPSHOT] = settings, clock, store, snapshot
-    app[CROSSCHECK], app[METRICS] = crosscheck, metrics
+    app[CROSSCHECK], app[METRICS], app[POLICY] = crosscheck, metrics, policy
     app[CORS] = Cors(tuple(settings.cors_origins))
     app[RESPONDER] = Responder(snapshot, app[CORS], clock)
     app[CACHE_POLICY] = cache_policies(settings)

@@ -12,6 +12,7 @@ from ticker.fetch.backfill import Backfill
 from ticker.fetch.crosscheck import CrossCheck
 from ticker.fetch.refresh import Refresher
 from ticker.metrics import Metrics
+from ticker.policy import Policy
 from ticker.render.snapshot import Snapshot, View
 from ticker.settings import Settings
 from ticker.store.store import Store
@@ -22,6 +23,7 @@ from ticker.web.respond import CachePolicy, Cors, Responder
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 STORE = web.AppKey("store", Store)
+POLICY = web.AppKey("policy", Policy)  # the freshness policy every part asks
 SNAPSHOT = web.AppKey("snapshot", Snapshot)
 CROSSCHECK = web.AppKey("crosscheck", CrossCheck)
 METRICS = web.AppKey("metrics", Metrics)

@@ -4,47 +4,47 @@ turns stale later does not make it unready again: a stale strip beats no strip).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Literal
+from datetime import datetime
 
 from ticker.clock import astana_date
 from ticker.models import HistoryProgress, Readiness, SourceReport
+from ticker.policy import Policy
 from ticker.settings import Settings
-from ticker.state import current, was_current, why_not_current
 from ticker.store.history import stored
 from ticker.store.store import Store
 
 
-def report(settings: Settings, store: Store, now: datetime, *, tasks_down: list[str], warnings: list[str]) -> Readiness:
+def report(
+    settings: Settings, store: Store, now: datetime, *, tasks_down: list[str], warnings: list[str], policy: Policy
+) -> Readiness:
     reports = []
-    ready_kinds = {"rates": False, "weather": False}
-    for source in settings.source_names:
-        kind: Literal["rates", "weather"] = "rates" if source in settings.rate_sources else "weather"
-        entries = store.held(source)
-        status = store.status_of(source)
-        stale_after = timedelta(seconds=settings.source_config(source).stale_seconds)
-        newest = store.newest_fetch(source)
-        holds_current = any(current(e.record, now, stale_after) for e in entries.values())
-        if any(was_current(e, stale_after) or current(e.record, now, stale_after) for e in entries.values()):
-            ready_kinds[kind] = True
-        reason = None
-        if not holds_current:
-            reason = why_not_current((e.record for e in entries.values()), now, stale_after)
-            if status.failures and status.last_error:
-                reason += f"; last error: {status.last_error}"
-        reports.append(
-            SourceReport(
-                source=source,
-                kind=kind,
-                items=len(entries),
-                age_seconds=None if newest is None else round((now - newest).total_seconds(), 3),
-                stale=not holds_current,
-                reason=reason,
-                last_error=status.last_error if status.failures else None,
-                failures=status.failures,
-                open_until=status.open_until if status.failures else None,
+    ready_kinds = dict.fromkeys(policy.chains, False)
+    for kind, chain in policy.chains.items():
+        for source in chain:
+            entries = store.held(source).values()
+            status = store.status_of(source)
+            newest = store.newest_fetch(source)
+            holds_current = any(policy.is_current(source, e.record, now) for e in entries)
+            if holds_current or any(policy.was_current(e) for e in entries):
+                ready_kinds[kind] = True
+            reason = None
+            if not holds_current:
+                reason = policy.why_not_current(source, (e.record for e in entries), now)
+                if status.failures and status.last_error:
+                    reason += f"; last error: {status.last_error}"
+            reports.append(
+                SourceReport(
+                    source=source,
+                    kind=kind,
+                    items=len(entries),
+                    age_seconds=None if newest is None else round((now - newest).total_seconds(), 3),
+                    stale=not holds_current,
+                    reason=reason,
+                    last_error=status.last_error if status.failures else None,
+                    failures=status.failures,
+                    open_until=status.open_until if status.failures else None,
+                )
             )
-        )
     missing = [kind for kind, ok in ready_kinds.items() if not ok]
     reasons = [f"no current {kind} data yet" for kind in missing]
     if not store.ok:

@@ -17,6 +17,7 @@ from ticker.web.appkeys import (
     CORS,
     CROSSCHECK,
     METRICS,
+    POLICY,
     RESPONDER,
     SETTINGS,
     SNAPSHOT,
@@ -106,6 +107,7 @@ async def readyz(request: web.Request) -> web.Response:
         app[CLOCK](),
         tasks_down=sorted(app[SUPERVISOR].down),
         warnings=app[CROSSCHECK].warnings(),
+        policy=app[POLICY],
     )
     return web.Response(
         status=200 if body.ready else 503,

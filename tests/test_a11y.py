@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 from pytest_aiohttp import AiohttpClient
 
-from tests.browser import Tab, browser_tab, needs_chromium
+from tests.browser import Tab, browser_tab, needs_chromium, png_rows
 from tests.conftest import SettingsFactory, Upstreams
 from tests.nodejs import axe_source, needs_node
 from tests.test_widget import HOSTILE_CSS, PROBE, T0, Live, StripServer, page_clock
@@ -224,6 +224,9 @@ async def test_the_history_panel_is_a_button_dismissed_by_escape_and_hoverable(l
         await key(tab, "Tab", 9)  # the keyboard's way in: the first rate
         summary = await tab.js(PANEL % ("h", "h", "no data"))
         by_tab = await tab.js(state)
+        usd = await tab.js("frames(2).then(() => box(root('h').querySelector('[data-key=\"rate:USD\"]')))")
+        ring = png_rows(await tab.screenshot({"x": usd["x"] - 3, "y": usd["y"] - 3, "width": usd["width"] + 6,
+                                              "height": usd["height"] + 6}))  # fmt: skip
         await key(tab, "Escape", 27)
         escaped = await tab.js(state)
         await key(tab, "Enter", 13)
@@ -247,6 +250,9 @@ async def test_the_history_panel_is_a_button_dismissed_by_escape_and_hoverable(l
 
     assert closed["role"] == "button" and closed["expanded"] == "false" and closed["hidden"]
     assert by_tab["focused"] == "rate:USD" and by_tab["expanded"] == "true" and not by_tab["hidden"]
+    # the focus ring, whole: its top and bottom lines drawn in the text's colour, nothing clipped off
+    for line in (ring[0], ring[1], ring[-2], ring[-1]):
+        assert sum(1 for px in line if contrast(str(px), "rgb(255, 255, 255)") >= 3) >= 0.8 * len(line), line
     assert summary.startswith("USD, 30 days: ") and by_tab["said"] == summary  # announced when it arrived
     assert escaped["hidden"] and escaped["expanded"] == "false" and escaped["focused"] == "rate:USD"
     assert not entered["hidden"] and entered["text"] == summary and toggled["hidden"]

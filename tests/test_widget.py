@@ -569,6 +569,7 @@ async def test_items_turn_stale_when_the_page_clock_passes_stale_at(strip_server
     # one timer per strip per stale_at ahead, no polling loop, and none past what setTimeout can wait:
     # after midnight the inline strip's only stale_at ahead is EUR's, years away
     timers: list[float] = json.loads(dom.by_id("timers").text)
+    timers = [ms for ms in timers if ms != 10_000]  # each strip's aria-busy timeout, for an API that never answers
     assert 2 <= len(timers) <= 6, timers
     assert all(1000 <= ms <= 2**31 - 1 for ms in timers), timers
 

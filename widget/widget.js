@@ -68,7 +68,7 @@
     ".ticker-theme-dark{" + DARK + "}" +
     "@media (prefers-color-scheme:dark){.ticker-theme-auto{" + DARK + "}}" +
     // items wrap: nothing is hidden at 320 px, nothing clips a focus ring; each keeps its reserved width
-    ".ticker-items{display:flex;flex-wrap:wrap;align-items:center;gap:4px var(--ticker-gap,1.25em);min-height:1lh;white-space:nowrap}" +
+    ".ticker-items{display:flex;flex-wrap:wrap;align-items:center;gap:2px var(--ticker-gap,1.25em);min-height:1lh;white-space:nowrap}" +
     ".ticker-item,.ticker-skeleton{flex:none;box-sizing:border-box}" +
     ".ticker-skeleton{height:1lh;padding:.3lh 0;background:currentColor content-box;opacity:.12}" +
     ".ticker-up{color:var(--ticker-up,var(--ticker-up-color,var(--u)))}" +
@@ -80,7 +80,7 @@
     ".ticker-item .ticker-mark{width:.9em;height:.9em;vertical-align:-.1em;margin:0 0 0 .3em;stroke-width:2.2}" +
     ".ticker-condition path+path{fill:var(--bg)}" +
     // a target of 24 px and more (2.5.8), in a line box of its own height
-    ".ticker-item[tabindex]{cursor:default;border-radius:2px;padding:2px 0;margin:-2px 0}" +
+    ".ticker-item[tabindex]{cursor:default;border-radius:2px;padding:1px 0;margin:-1px 0}" +
     ".ticker-item[tabindex]:focus-visible{outline:2px solid;outline-offset:1px}" +
     ".ticker-credit{font-size:.75em;line-height:1.5;line-height:round(up,1.5em,1px);min-height:1lh}" +
     ".ticker-credit a{color:inherit}" +
@@ -316,8 +316,9 @@
     renderCredit(widget, data);
   }
 
-  function refresh(widget) {
-    var now = Date.now();
+  /** at: the stale_at a timer was set for (a timer may fire a millisecond early: that item is stale all the same) */
+  function refresh(widget, at) {
+    var now = Math.max(Date.now(), at || 0);
     var data = widget.data;
     render(widget, data, now);
     clearTimeout(widget.staleTimer);
@@ -325,7 +326,9 @@
       var at = Date.parse(item.stale_at);
       return at > now && at < soonest ? at : soonest;
     }, Infinity);
-    if (due !== Infinity) widget.staleTimer = setTimeout(refresh, Math.min(due - now, MAX_TIMER_MS), widget);
+    if (due !== Infinity) {
+      widget.staleTimer = setTimeout(refresh, Math.min(due - now, MAX_TIMER_MS), widget, due - now > MAX_TIMER_MS ? 0 : due);
+    }
   }
 
   /** credit the sources shown, and only those (nothing shown: nothing credited) */

@@ -170,14 +170,15 @@ def page_clock_at(instant: str) -> str:
     return page_clock(datetime.fromisoformat(instant.replace("Z", "+00:00")))
 
 
-async def test_loading_failing_and_live_strips_pass_axe(live: Live, tmp_path: Path) -> None:
+@pytest.mark.parametrize("width", [320, 1200])
+async def test_loading_failing_and_live_strips_pass_axe(live: Live, tmp_path: Path, width: int) -> None:
     live.pages["/states"] = page(
         "live", page_clock(live.clock.now) + PROBE + f'<script src="{live.api}/widget.js"></script>', STRIPS
     )
     live.pages["/down"] = page(
         "down", PROBE + f'<script src="{live.api}/widget.js"></script>', '<div id="d" data-ticker></div>'
     )
-    async with browser_tab(tmp_path, width=1200) as tab:
+    async with browser_tab(tmp_path, width=width, height=1200) as tab:
         live.gate.clear()  # the API holds every request: the strips are loading
         await tab.goto(live.embed + "/states")
         await tab.js("frames(2)")

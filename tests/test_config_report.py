@@ -138,3 +138,19 @@ def test_a_bad_value_exits_2_naming_the_variable(
     assert out == ""  # nothing that looks like a valid configuration
     assert said in err
     assert "hunter2" not in err
+
+
+def test_stale_after_says_what_it_means(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """An operator who shortens the interval sees how long a reading then stays current: its source's own slot
+    (Open-Meteo 900 s) plus the grace, 2 x 60 s; and that rates do not use it at all."""
+    monkeypatch.setenv("TICKER_OPEN_METEO__INTERVAL", "60")
+    monkeypatch.setenv("TICKER_MET_NO__STALE_AFTER", "5400")
+    table, _ = report(capsys)
+    assert table["TICKER_OPEN_METEO__STALE_AFTER"][0] == (
+        "(unset: 120, 2 x interval); a reading is current for its 900 s slot + 120 s = 1020 s"
+    )
+    assert table["TICKER_MET_NO__STALE_AFTER"] == (
+        "5400; a reading is current for its 3600 s slot + 5400 s = 9000 s",
+        "TICKER_MET_NO__STALE_AFTER",
+    )
+    assert table["TICKER_NBK__STALE_AFTER"][0].endswith("not used: rates are current on the date they are in force")

@@ -341,7 +341,7 @@ async def test_fetch_a_400_digit_temperature_is_a_format_error(aiohttp_server: A
 def test_the_cadence_is_the_answers_own_slot_length_and_a_bad_one_costs_nothing_else(
     interval: object, cadence: float | None
 ) -> None:
-    """current.interval says how long a reading stands (README, "What current means"); one that is not a sane
+    """current.interval says how long a reading stands (README, "Time: what current means"); one that is not a sane
     number of seconds leaves the provider's declared cadence to apply, and the temperature is kept."""
     (record,) = parse(variant(ONE, set_current(interval=interval)), ["almaty"])
     assert (record.cadence, record.temperature) == (cadence, 19.6)

@@ -21,9 +21,11 @@ class WeatherItem(_Out):
     unit: Literal["°C"] = "°C"
     observed_at: dt.datetime | None = Field(description="UTC instant the value is valid for")
     source: str | None = Field(description="the source that supplied this value")
-    stale: bool = Field(description="true when observed_at is further back than its source's STALE_AFTER")
+    stale: bool = Field(
+        description="true when the reading is not current: past observed_at + its source's cadence + STALE_AFTER"
+    )
     stale_at: dt.datetime | None = Field(
-        description="UTC instant this value turns stale if nothing newer arrives (observed_at + STALE_AFTER)"
+        description="UTC instant this value turns stale if nothing newer arrives (observed_at + cadence + STALE_AFTER)"
     )
     condition: Condition | None = Field(
         default=None,

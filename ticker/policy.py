@@ -2,7 +2,7 @@
 responsible for it now, which source to ask next and when, and what an answer keeps. The planner, the
 refresher, the strip, /readyz and the cross-check ask a ``Policy``; none of them re-derives it.
 
-What "current" means (README, "What current means"):
+What "current" means (the README's section "Time"):
 
 - A rate is current on the Astana date it is in force on; a rate dated after today is tomorrow's (``next``),
   current from Astana midnight. Among current rates the first source in the chain wins (NBK is official).
@@ -160,10 +160,12 @@ class Policy:
         if not shown:
             return Pick(None, True, None, None, following, upcoming)
         current = {id(e) for _, s, e in shown if self.is_current(s, e.record, now)}
+        # ``relevant``: whose passed instants can have changed what the item shows. Rates change only at Astana
+        # midnights (the latest passed one is the shown rate's own switch-in), so all of them; a reading shown is the
+        # newest, so only a tie (a current one going stale hands over to another)
         if kind == "rates" and current:  # official first: the first source in the chain with today's rate
             _, source, entry = next(t for t in shown if id(t[2]) in current)
-            ahead = chain[: chain.index(source) + 1]  # a later source going stale changes nothing shown
-            relevant = {id(e) for s, e in found if s in ahead}
+            relevant = {id(e) for _, e in found}
         elif kind == "rates":  # none current: the newest, the first in the chain on a tie
             _, source, entry = min(shown, key=lambda t: (-_ordinal(t[2].record), t[0]))
             relevant = {id(e) for _, e in found}
@@ -230,7 +232,7 @@ class Policy:
         mine = self.current(source, holdings, now)
         if not any(item in mine for item in uncovered):
             need_since = self._need_since(source, uncovered, holdings, now)
-            if last < need_since or state.failures:  # a failing source is asked again when its gap is over
+            if last < need_since:  # (a failing source: below, when its gap is over)
                 return Run(source, "today", today, max(floor, need_since))
         elif rates and not self.earlier(source) and last < midnight(today):
             held = [mine[item] for item in uncovered if item in mine]
@@ -255,8 +257,6 @@ class Policy:
         if publishes is None or self._kind[source] != "rates":
             return None
         start = astana_at(today, publishes.hour, publishes.minute)
-        if now < start:
-            return None
         tomorrow = today + timedelta(days=1)
         have = {
             e.record.currency
@@ -270,8 +270,8 @@ class Policy:
         asked = state.next_attempt if state.next_attempt and state.next_attempt >= start else None
         polls = (start + timedelta(minutes=minutes) for minutes in POLLS)
         due = next((when for when in polls if asked is None or when > asked), None)
-        if due is None or due >= midnight(tomorrow):
-            return None  # past midnight today's own run takes over
+        if due is None:
+            return None  # the polls are over for today; past midnight the next day's schedule applies
         floor = state.open_until if state.failures and state.open_until else EPOCH
         return Run(source, "next", tomorrow, max(floor, due))
 

@@ -1,8 +1,9 @@
 """The only module that imports APScheduler: one job that starts whatever the plan says is due.
 
-The plan (ticker/fetch/plan.py) decides from the injected clock and the store's local copy when each source is
-asked next; APScheduler is the metronome that looks every second, so a run starts within a second of
-its planned instant whatever the process clock shows, and a run in flight never blocks the others.
+The freshness policy (``Policy.plan`` in ticker/policy.py) decides from the injected clock and the store's
+local copy when each source is asked next; APScheduler is the metronome that looks every second, so a run
+starts within a second of its planned instant whatever the process clock shows, and a run in flight never
+blocks the others.
 """
 
 from __future__ import annotations

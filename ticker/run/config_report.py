@@ -22,6 +22,8 @@ from pydantic import BaseModel, SecretBytes, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import to_jsonable_python
 
+from providers import REGISTRY
+from providers.base import SourceConfig
 from ticker import __version__
 from ticker.redis_url import MASK, mask_url_passwords
 from ticker.run.startup import startup_warnings
@@ -86,13 +88,26 @@ def lines(settings: Settings, command_line: Mapping[str, object]) -> Iterator[Li
             for key, sub in type(value).model_fields.items():
                 nested = f"{variable}__{key.upper()}"
                 source = env.get(nested) or (whole if key in _section_keys(whole) else None) or "default"
-                yield Line(nested, _display(getattr(value, key), is_secret(key, sub)), source)
+                shown = _display(getattr(value, key), is_secret(key, sub))
+                if key == "stale_after" and isinstance(value, SourceConfig):
+                    shown = _stale_after(name, value)
+                yield Line(nested, shown, source)
             continue
         if name in command_line:
             source = f"command line (--{name.replace('_', '-')})"
         else:
             source = env.get(variable) or "default"
         yield Line(variable, _display(value, is_secret(name, info)), source)
+
+
+def _stale_after(source: str, config: SourceConfig) -> str:
+    """STALE_AFTER with what it means: the grace in force, and how long a reading of the source stays current."""
+    grace = config.stale_seconds
+    text = f"{grace:g}" if config.stale_after is not None else f"(unset: {grace:g}, 2 x interval)"
+    cadence = REGISTRY[source].cadence
+    if cadence is None:
+        return f"{text}; not used: rates are current on the date they are in force"
+    return f"{text}; a reading is current for its {cadence:g} s slot + {grace:g} s = {cadence + grace:g} s"
 
 
 def print_report(settings: Settings, command_line: Mapping[str, object]) -> int:

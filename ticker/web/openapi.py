@@ -272,7 +272,9 @@ def _spec(currencies: tuple[str, ...], cities: tuple[str, ...]) -> dict[str, Any
             "Time (Astana is UTC+5): a rate is current on the Astana date it is in force on (NBK dates every "
             "calendar day; CBR's Saturday document is in force through Monday); a rate dated tomorrow is never "
             "current, it is `next` until Astana midnight, when it becomes `rate` without a fetch. A temperature "
-            "is current while its own `observed_at` is within its source's STALE_AFTER. Every item carries "
+            "is current until its own `observed_at` + its source's cadence (Open-Meteo 900 s, as its answers say; "
+            "MET Norway 3600 s) + STALE_AFTER (default 2 x INTERVAL); per item the newest reading is shown, "
+            "whichever source brought it. Every item carries "
             "`stale_at`, the instant it turns stale if nothing newer arrives; `max-age` never outlives the "
             "earliest one. `updated_at` and Last-Modified come from data times: never in the future, never "
             "backwards. /readyz lists each source's reason and the cross-check `warnings`.",

@@ -201,6 +201,33 @@ async def test_loading_failing_and_live_strips_pass_axe(live: Live, tmp_path: Pa
     assert failed == "no data"
 
 
+# the page's timers run a thousand times faster: the widget's patience with a silent API passes in milliseconds
+FAST_TIMERS = """<script>
+const nativeTimeout = window.setTimeout;
+window.setTimeout = (fn, ms, ...args) => nativeTimeout(fn, (ms || 0) / 1000, ...args);
+</script>"""
+
+
+async def test_an_api_that_never_answers_does_not_leave_the_strip_busy(live: Live, tmp_path: Path) -> None:
+    live.pages["/silent"] = page(
+        "silent",
+        FAST_TIMERS + PROBE + f'<script src="{live.api}/widget.js"></script>',
+        '<div id="s" data-ticker></div>',
+    )
+    async with browser_tab(tmp_path) as tab:
+        live.gate.clear()  # every /v1/stream and /v1/ticker request held, never answered
+        await tab.goto(live.embed + "/silent")
+        said = await tab.js(
+            "when('s', () => !strip('s').hasAttribute('aria-busy') && "
+            "root('s').querySelector('.ticker-items').textContent)"
+        )
+        held = live.seen[-1]
+        audit = await axe(tab)
+        live.gate.set()
+    assert said == "no data" and held.startswith("/v1/stream")  # busy no more while the stream still hangs
+    assert violations({"silent": audit}) == []
+
+
 # --- the history panel, by keyboard and by pointer ------------------------------------------------------------
 async def key(tab: Tab, name: str, code: int) -> None:
     for kind in ("rawKeyDown", "keyUp"):

@@ -182,6 +182,10 @@ async def test_loading_failing_and_live_strips_pass_axe(live: Live, tmp_path: Pa
         live.gate.clear()  # the API holds every request: the strips are loading
         await tab.goto(live.embed + "/states")
         await tab.js("frames(2)")
+        credits = await tab.js(
+            "[...document.querySelectorAll('[data-ticker]')]"
+            ".map((h) => root(h.id).querySelector('.ticker-credit').textContent)"
+        )
         busy = await tab.js(
             "[...document.querySelectorAll('[data-ticker]')].map((h) => strip(h.id).getAttribute('aria-busy'))"
         )
@@ -197,6 +201,7 @@ async def test_loading_failing_and_live_strips_pass_axe(live: Live, tmp_path: Pa
         )
         down = await axe(tab)
     assert busy == ["true"] * len(HOSTS)
+    assert credits == [""] * len(HOSTS)  # nothing shown yet: no source credited
     assert violations({"loading": loading, "live": current, "failed": down}) == []
     assert failed == "no data"
 

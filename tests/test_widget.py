@@ -997,6 +997,7 @@ async def test_the_widget_speaks_the_pages_language(strip_server: StripServer, t
         return [(n.attrs["class"], n.attrs["role"], n.attrs["aria-label"]) for n in strip.by_class("ticker-condition")]
 
     assert icons(ru) == [("ticker-condition ticker-condition-snow", "img", "снег")]
+    assert not [n for n in ru.by_class("ticker-condition") if "title" in n.attrs]  # one name: a title is read again
     assert icons(en) == [("ticker-condition ticker-condition-snow", "img", "snow")]
     assert icons(kk) == []  # no data-condition
     assert seen(item(en, "Astana")) == "Astana: \u22123 °C"  # the icon is no text

@@ -1,8 +1,8 @@
 """WCAG 2.2 AA for every reader, in a real headless Chromium: axe-core (pinned in widget/package-lock.json) run on
 the widget's open shadow roots in every state (loading, live, not current, data-next, data-history, en/ru/kk,
 light/dark, 320 and 1200 px) and on the HTML fragment styled by the README's CSS, light and dark; the contrast
-of stale text, marks and arrows as numbers; the history panel by keyboard and pointer; nothing hidden in overflow;
-and no layout shift for the README's embed snippet as written, on a hostile page, nor when a value gains a digit."""
+of stale text, marks and arrows as numbers; the history panel by keyboard and pointer; nothing hidden in overflow.
+(The fragment: tests/test_fragment_a11y.py; no layout shift: tests/test_widget_layout.py.)"""
 
 from __future__ import annotations
 
@@ -11,18 +11,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from pytest_aiohttp import AiohttpClient
 
 from tests.browser import Tab, browser_tab, needs_chromium, png_rows
-from tests.conftest import SettingsFactory, Upstreams
 from tests.nodejs import axe_source, needs_node
-from tests.test_widget import HOSTILE_CSS, PROBE, T0, Live, StripServer, page_clock
+from tests.test_widget import PROBE, T0, Live, StripServer, page_clock
 from tests.test_widget import live as _live  # noqa: F401 - the fixtures
 from tests.test_widget import strip_server as _strip_server  # noqa: F401
-from ticker.run.app import create_app
-from ticker.web.appkeys import SNAPSHOT
 
 
 @pytest.fixture
@@ -292,93 +287,3 @@ async def test_the_history_panel_is_a_button_dismissed_by_escape_and_hoverable(l
     assert path and not any(path), path  # never closed on the way from the rate onto the panel
     assert hovered_escaped["hidden"]
     assert violations({"history": audit}) == []
-
-
-# --- the fragment with the README's CSS ---------------------------------------------------------------------
-async def test_the_fragment_with_the_readmes_css_passes_axe_light_and_dark(
-    live: Live, aiohttp_client: AiohttpClient, make_settings: SettingsFactory, tmp_path: Path
-) -> None:
-    css = readme_block("css: fragment", "css")
-    empty = await aiohttp_client(create_app(make_settings(), schedule=False))  # nothing fetched: "no data"
-    parts = []
-    async with aiohttp.ClientSession() as http:
-        for lang in ("en", "ru", "kk"):
-            parts.append(await (await http.get(f"{live.api}/v1/ticker.html?lang={lang}")).text())
-            parts.append(await (await empty.get(f"/v1/ticker.html?lang={lang}")).text())
-        live.clock.advance(2 * 86400)  # two days on: everything held is not current
-        live.app[SNAPSHOT].invalidate()
-        for lang in ("en", "ru", "kk"):
-            parts.append(await (await http.get(f"{live.api}/v1/ticker.html?lang={lang}")).text())
-    live.pages["/fragment"] = page("fragment", f"<style>{css}</style>", "\n".join(parts))
-    look = """[...document.querySelectorAll(".ticker-strip")].flatMap((s) => {
-      const bg = getComputedStyle(s).backgroundColor;
-      const kinds = ".ticker-stale, .ticker-note, .ticker-up, .ticker-down, .ticker-attribution a, .ticker-city";
-      return [...s.querySelectorAll(kinds)]
-        .map((n) => [n.className || n.tagName, getComputedStyle(n).color, bg]);
-    })"""  # fmt: skip
-    results, ratios = {}, {}
-    async with browser_tab(tmp_path, width=800) as tab:
-        for scheme in ("light", "dark"):
-            await tab.send("Emulation.setEmulatedMedia", features=[{"name": "prefers-color-scheme", "value": scheme}])
-            await tab.goto(live.embed + "/fragment")
-            results[scheme] = await axe(tab)
-            ratios[scheme] = min(contrast(fg, bg) for _, fg, bg in await tab.js(look))
-            notes = await tab.js("[...document.querySelectorAll('.ticker-note')].map((n) => n.textContent)")
-    print("fragment: axe rules passed", {s: r["passes"] for s, r in results.items()}, "lowest contrast", ratios)
-    assert violations(results) == []
-    assert min(ratios.values()) >= 4.5, ratios
-    for word in ("not current", "no data", "устарело", "нет данных", "ескірген", "дерек жоқ"):
-        assert word in notes, word  # said in words, in every language
-
-
-# --- no layout shift ------------------------------------------------------------------------------------------
-NEWS = '<h1>News</h1><p id="below">The news below the strip: it must not move when the strip arrives and fills.</p>'
-MOUNTED = "<script>window.mountedAtOnce = !!document.querySelector('[data-ticker]').shadowRoot;</script>"
-
-
-async def test_the_readmes_snippet_as_written_shifts_nothing_on_a_hostile_page(live: Live, tmp_path: Path) -> None:
-    snippet = readme_block("embed: widget", "html")
-    assert snippet.rstrip().endswith("</script>")  # the script at the end of <body>, after the page
-    body = snippet.replace("https://ticker.example", live.api).replace("<!-- the rest of your page -->", NEWS)
-    live.pages["/snippet"] = (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>hostile</title>'
-        f"{page_clock(live.clock.now)}{PROBE}<style>{HOSTILE_CSS}</style></head><body>{body}{MOUNTED}</body></html>"
-    )
-    async with browser_tab(tmp_path, width=800) as tab:
-        live.gate.clear()  # no data yet: the script mounts the strip, then the data lands
-        await tab.goto(live.embed + "/snippet")
-        await tab.js("document.querySelector('[data-ticker]').id = 'strip'; frames(2)")
-        before = await tab.js("box(document.getElementById('below'))")
-        live.gate.set()
-        await tab.js("rendered('strip').then(() => frames(3))")
-        after = await tab.js("box(document.getElementById('below'))")
-        cls, moved, at_once = await tab.js("cls()"), await tab.js("moved"), await tab.js("mountedAtOnce")
-        height = await tab.js("box(strip('strip')).height")
-    print(f"README snippet on a hostile page: CLS {cls}, strip {height} px")
-    assert at_once  # mounted the moment the script ran, not at DOMContentLoaded
-    assert cls == 0 and before == after, moved
-    assert 20 < height <= 46
-
-
-async def test_a_value_gaining_a_digit_moves_nothing(live: Live, upstream: Upstreams, tmp_path: Path) -> None:
-    upstream.fake.temperatures = [9.0, 5.0]
-    assert await live.refresh("open_meteo") == "ok"
-    live.pages["/digits"] = page(
-        "digits",
-        PROBE + f'<script src="{live.api}/widget.js"></script>',
-        '<div id="strip" data-ticker data-condition></div>',
-    )
-    boxes = "[...root('strip').querySelectorAll('.ticker-item')].map((n) => [n.textContent.split(',')[0], box(n)])"
-    async with browser_tab(tmp_path) as tab:
-        await tab.goto(live.embed + "/digits")
-        await tab.js("rendered('strip').then(() => frames(2))")
-        nine = await tab.js(boxes)
-        upstream.fake.temperatures = [10.0, 5.0]
-        assert await live.refresh("open_meteo") == "ok"
-        await tab.js("when('strip', () => root('strip').querySelector('.ticker-item').textContent.includes('10 °C'))")
-        await tab.js("frames(2)")
-        ten = await tab.js(boxes)
-        cls = await tab.js("cls()")
-    assert nine[0][0].startswith("Astana: 9") and ten[0][0].startswith("Astana: 10")
-    assert [b for _, b in nine] == [b for _, b in ten]  # every item where it was, as wide as it was
-    assert cls == 0

@@ -32,7 +32,7 @@ from ticker.render.snapshot import Snapshot, View
 from ticker.settings import Settings
 from ticker.store.store import Shared, Store
 from ticker.tasks import Supervisor
-from ticker.web import openapi, views
+from ticker.web import assets, openapi, views
 from ticker.web.appkeys import (
     BACKFILL,
     CACHE_POLICY,
@@ -217,9 +217,7 @@ def _routes(app: web.Application) -> None:
         ("/openapi.json", openapi.handler),
         ("/v1/rates/history", HistoryView(app)),
     ]
-    with contextlib.suppress(FileNotFoundError):
-        others.append(("/widget.js", views.static_file("widget.js", "text/javascript")))
-        others.append(("/", views.static_file("index.html", "text/html", max_age=60)))
+    others.extend(assets.routes())  # /widget.js and /, where the static files are installed
     for path, handler in others:  # no HEAD on the stream: it has no end to stop at
         app.router.add_get(path, views.guarded(path, handler), allow_head=path != "/v1/stream")
     for resource in list(app.router.resources()):  # CORS preflight wherever a GET is served

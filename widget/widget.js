@@ -168,7 +168,7 @@
     var node = el(
       "span",
       "ticker-item ticker-" + (weather ? "weather" : "rate") + (stale ? " ticker-stale" : ""),
-      weather ? item.name + ": " : item.currency + " " + formatRate(value)
+      weather ? item.name + (item.air ? " " : ": ") : item.currency + " " + formatRate(value)
     );
     node.style.minWidth = width(widget, weather && String(item.city || item.name)) + "ch";
     var say = [];
@@ -210,7 +210,7 @@
    *  server's, in the asked language) and, for the eye only, a dot in the category's colour */
   function airItem(widget, a, now) {
     var node = build(widget, {
-      city: "air:" + a.city, name: a.index === "us" ? "AQI" : "EAQI", temperature: a.aqi, unit: a.label || "",
+      city: "air:" + a.city, name: a.index === "us" ? "AQI" : "EAQI", air: 1, temperature: a.aqi, unit: a.label || "",
       stale: a.stale, stale_at: a.stale_at, observed_at: a.observed_at,
     }, true, now);
     node.classList.replace("ticker-weather", "ticker-air");

@@ -41,10 +41,11 @@ def axe_source() -> str:
     return (node_modules() / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
 
 
-def built_widget() -> bytes:
-    """ticker/static/widget.js as widget/build.mjs makes it now from its sources."""
+def built_widget(out: Path) -> dict[str, bytes]:
+    """What widget/build.mjs makes now from its sources (ticker/static/widget.js, widget-history.js), by name; built
+    into ``out``, an empty directory."""
     assert NODE is not None
     node_modules()
-    done = subprocess.run([NODE, str(WIDGET_DIR / "build.mjs"), "--stdout"], capture_output=True, timeout=120)
+    done = subprocess.run([NODE, str(WIDGET_DIR / "build.mjs"), "--out", str(out)], capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode(errors="replace")[-3000:]
-    return done.stdout
+    return {path.name: path.read_bytes() for path in sorted(out.iterdir())}

@@ -497,8 +497,8 @@ async def strip_server(aiohttp_server: AiohttpServer) -> StripServer:
             headers={"Retry-After": "30", "Cache-Control": "no-store"},
         )
 
-    async def widget(request: web.Request) -> web.Response:
-        return web.Response(body=WIDGET_JS.read_bytes(), content_type="text/javascript")
+    async def widget(request: web.Request) -> web.Response:  # and widget-history.js, next to it
+        return web.Response(body=(WIDGET_JS.parent / request.path[1:]).read_bytes(), content_type="text/javascript")
 
     async def ticker(request: web.Request) -> web.Response:
         polls.append(request.query_string)
@@ -517,6 +517,7 @@ async def strip_server(aiohttp_server: AiohttpServer) -> StripServer:
     app.router.add_get("/", page)
     app.router.add_get("/p/{name}", more)
     app.router.add_get("/widget.js", widget)
+    app.router.add_get("/widget-history.js", widget)
     app.router.add_get("/v1/ticker", ticker)
     app.router.add_get("/v1/stream", full)
     server = await aiohttp_server(app)
@@ -720,6 +721,7 @@ class Live:
     app: web.Application
     seen: list[str]  # path?query of every API request
     broken: set[str] = field(default_factory=set)  # API paths answered 503
+    held: dict[str, asyncio.Event] = field(default_factory=dict)  # API paths held until their event is set
 
     async def refresh(self, source: str) -> str:
         """The source's run in the next time slot (one run per slot)."""
@@ -745,6 +747,7 @@ async def live(
     gate.set()
     seen: list[str] = []
     broken: set[str] = set()
+    held: dict[str, asyncio.Event] = {}
 
     @web.middleware
     async def hold(request: web.Request, handler: Any) -> web.StreamResponse:
@@ -753,6 +756,8 @@ async def live(
             return web.json_response({"error": "down for the test", "status": 503}, status=503)
         if request.path in ("/v1/stream", "/v1/ticker"):
             await gate.wait()
+        if request.path in held:
+            await held[request.path].wait()
         response: web.StreamResponse = await handler(request)
         return response
 
@@ -771,9 +776,8 @@ async def live(
     embed_app = web.Application()
     embed_app.router.add_get("/{name}", page)
     embed = await aiohttp_server(embed_app)
-    return Live(
-        str(embed.make_url("")).rstrip("/"), pages, gate, str(api.make_url("")).rstrip("/"), clock, app, seen, broken
-    )
+    embed_url, api_url = str(embed.make_url("")).rstrip("/"), str(api.make_url("")).rstrip("/")
+    return Live(embed_url, pages, gate, api_url, clock, app, seen, broken, held)
 
 
 def clip(box: dict[str, float]) -> dict[str, float]:

@@ -1,6 +1,7 @@
 /* ticker widget: KZT rates and weather as a header strip in a Shadow DOM (README: "The widget").
  * SSE, else polling with If-None-Match; textContent only; one global, TickerWidget. The source: widget/build.mjs
- * writes the shared word list into it and minifies it to ticker/static/widget.js (<= 6.5 KB gzipped). */
+ * writes the shared word list into it and minifies it to ticker/static/widget.js (<= 6.5 KB gzipped); data-history's
+ * panel is widget/history.js, loaded when a strip asks for it. */
 (function () {
   "use strict";
   if (window.TickerWidget) {
@@ -239,73 +240,6 @@
     return words[item.trend] + (typeof item.change === "number" ? " " + Math.abs(item.change) : "");
   }
 
-  /** data-history: a sparkline on hover or focus (or Enter), until the pointer and focus leave or Escape */
-  function chart(widget, node) {
-    var panel = widget.chart;
-    var code = node ? node.getAttribute("data-key").slice(5) : "";
-    if (widget.shown) widget.shown.setAttribute("aria-expanded", "false");
-    widget.shown = node;
-    widget.charted = code;
-    panel.hidden = !code;
-    if (!code) return;
-    node.setAttribute("aria-expanded", "true");
-    var now = Date.now() + 18e6; // Astana's date (UTC+5)
-    var from = day(now - widget.history * 864e5);
-    var key = code + from;
-    var got = widget.histories[key];
-    if (Array.isArray(got)) return draw(widget, code, from, got);
-    panel.textContent = code + ", " + widget.history + " " + widget.words.days + ": " + widget.words.loading;
-    place(widget);
-    if (got) return;
-    var url = BASE + "v1/rates/history?currency=" + encodeURIComponent(code) + "&from=" + from + "&to=" + day(now);
-    widget.histories[key] = fetch(url, { credentials: "omit" })
-      .then(function (res) {
-        if (!res.ok) throw new Error("HTTP " + res.status);
-        return res.json();
-      })
-      .then(function (body) { return body.rates; })
-      .catch(function (err) {
-        console.warn("ticker: " + url + ": " + err.message);
-        return [];
-      })
-      .then(function (rates) {
-        widget.histories[key] = rates;
-        // what arrived is said: a description that changes is not announced
-        if (widget.charted === code) widget.live.textContent = draw(widget, code, from, rates);
-      });
-  }
-
-  /** under its item, inside the strip's width (by transform: no layout shift) */
-  function place(widget) {
-    var panel = widget.chart;
-    var left = widget.strip.getBoundingClientRect().left;
-    var x = widget.shown.getBoundingClientRect().left - left;
-    panel.style.transform = "translateX(" + Math.max(0, Math.min(x, widget.strip.clientWidth - panel.offsetWidth)) + "px)";
-  }
-
-  function day(ms) {
-    return new Date(ms).toISOString().slice(0, 10);
-  }
-
-  function draw(widget, code, from, rates) {
-    var values = rates.map(function (r) { return r.rate; });
-    var min = Math.min.apply(Math, values);
-    var range = Math.max.apply(Math, values) - min || 1;
-    var start = Date.parse(from);
-    var d = rates.map(function (r, i) {
-      var x = ((Date.parse(r.date) - start) / (widget.history * 864e5)) * 100;
-      return (i ? "L" : "M") + x.toFixed(1) + " " + (22 - ((r.rate - min) / range) * 20).toFixed(1);
-    });
-    var panel = widget.chart;
-    var text = code + ", " + widget.history + " " + widget.words.days + ": " +
-      (values.length ? formatRate(values[0]) + " → " + formatRate(values[values.length - 1]) : widget.words.none);
-    panel.textContent = "";
-    if (values.length) panel.appendChild(svg("0 0 100 24", [d.join("")]));
-    panel.append(text);
-    place(widget);
-    return text;
-  }
-
   function render(widget, data, now) {
     var air = {};
     (data.air || []).forEach(function (a) { air[a.city] = airItem(widget, a, now); });
@@ -496,7 +430,6 @@
       condition: flag(host, "condition"),
       history: flag(host, "history") ? Math.min(365, Math.max(1, parseInt(option(host, "history"), 10) || 30)) : 0,
       chart: el("div", "ticker-history"),
-      histories: {},
     };
     var strip = set(widget.strip, "role", "region", "aria-label", widget.words.region, "aria-busy", "true", "lang", lang);
     set(widget.live, "role", "status", "aria-live", "polite");
@@ -518,31 +451,13 @@
     strip.appendChild(widget.credit);
     strip.appendChild(widget.live);
     if (widget.history) {
+      // the panel is here from the start (the rates are described by it); what opens it comes with widget-history.js
       widget.chart.id = "ticker-history";
       widget.chart.hidden = true;
       strip.appendChild(widget.chart);
-      var rate = function (e) { return e.target.closest(".ticker-rate[tabindex]"); };
-      // the panel is inside the strip: the pointer can move onto it (1.4.13 hoverable)
-      strip.addEventListener("mouseover", function (e) {
-        if (!widget.chart.contains(e.target) && (rate(e) || e.target.closest(".ticker-item"))) chart(widget, rate(e));
-      });
-      strip.addEventListener("mouseleave", function () {
-        chart(widget, root.activeElement && root.activeElement.closest(".ticker-rate[tabindex]"));
-      });
-      widget.row.addEventListener("focusin", function (e) { chart(widget, rate(e)); });
-      widget.row.addEventListener("focusout", function () { chart(widget, null); });
-      widget.row.addEventListener("keydown", function (e) {
-        if (rate(e) && (e.key === "Enter" || e.key === " ")) {
-          e.preventDefault();
-          chart(widget, widget.charted ? null : rate(e));
-        }
-      });
-      // dismissed without moving the pointer or the focus (1.4.13)
-      document.addEventListener("keydown", function (e) {
-        if (e.key === "Escape" && widget.charted) chart(widget, null);
-      });
     }
     root.appendChild(strip);
+    if (widget.history) history(widget);
     widget.busyTimer = setTimeout(unbusy, BUSY_MS, widget);
     document.addEventListener("visibilitychange", function () {
       if (!document.hidden && widget.data && !widget.halted) refresh(widget);
@@ -557,11 +472,35 @@
     widget.row.appendChild(bar);
   }
 
+  /** data-history's code, loaded once, the first time a strip wants it (widget/history.js; its URL is versioned by
+   *  widget/build.mjs, so it is cached immutable) */
+  var waiting;
+  function history(widget) {
+    if (API.history) return API.history(widget);
+    if (waiting) return waiting.push(widget);
+    waiting = [widget];
+    var script = el("script");
+    script.src = BASE + "widget-history.js?v=__HISTORY__";
+    script.onload = function () {
+      waiting.forEach(API.history);
+    };
+    document.head.appendChild(script);
+  }
+
   function init() {
     var nodes = document.querySelectorAll("[data-ticker],ticker-strip");
     for (var i = 0; i < nodes.length; i++) if (!nodes[i].shadowRoot) mount(nodes[i]);
   }
 
+  // before the element is defined: defining it mounts the <ticker-strip>s already in the page
+  var API = (window.TickerWidget = {
+    init: init,
+    roundHalfAway: roundHalfAway,
+    formatTemperature: formatTemperature,
+    formatRate: formatRate,
+    base: BASE,
+    svg: svg,
+  });
   if (window.customElements && !customElements.get("ticker-strip")) {
     customElements.define("ticker-strip", class extends HTMLElement {
       connectedCallback() {
@@ -579,13 +518,6 @@
     });
   }
 
-  window.TickerWidget = {
-    init: init,
-    roundHalfAway: roundHalfAway,
-    formatTemperature: formatTemperature,
-    formatRate: formatRate,
-    base: BASE,
-  };
   // every host already in the page, now (a script at the end of <body> runs before DOMContentLoaded)
   init();
   if (document.readyState === "loading") {

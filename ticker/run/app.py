@@ -217,7 +217,7 @@ def _routes(app: web.Application) -> None:
         ("/openapi.json", openapi.handler),
         ("/v1/rates/history", HistoryView(app)),
     ]
-    others.extend(assets.routes())  # /widget.js and /, where the static files are installed
+    others.extend(assets.routes())  # /widget.js, /widget-history.js and /, where the static files are installed
     for path, handler in others:  # no HEAD on the stream: it has no end to stop at
         app.router.add_get(path, views.guarded(path, handler), allow_head=path != "/v1/stream")
     for resource in list(app.router.resources()):  # CORS preflight wherever a GET is served

@@ -1,7 +1,9 @@
-"""The files the service ships as they are (the widget's script, the index page): read once, compressed once (br,
-gzip), each with a strong ETag from its content and 304s. The script is also served at a versioned URL,
+"""The files the service ships as they are (the widget's scripts, the index page): read once, compressed once (br,
+gzip), each with a strong ETag from its content and 304s. The scripts are also served at a versioned URL,
 ``/widget.js?v=<version>`` (the version is its ETag's value), which names one content for ever and so is cached a
-year, ``immutable``; ``/widget.js`` itself is revalidated on every use (a 304 once the browser has it)."""
+year, ``immutable``; ``/widget.js`` itself is revalidated on every use (a 304 once the browser has it).
+``/widget-history.js`` is data-history's panel, which widget.js loads by its versioned URL (widget/build.mjs
+writes the version in) when a strip asks for it."""
 
 from __future__ import annotations
 
@@ -75,14 +77,17 @@ def asset_handler(asset: Asset, cache_control: str = REVALIDATE, versioned: bool
 
 
 def routes() -> list[tuple[str, Handler]]:
-    """/widget.js and / (whose script tag names the versioned URL); none where the files are not installed."""
+    """/widget.js, /widget-history.js and / (whose script tag names the versioned URL); none where the files are
+    not installed."""
     try:
         widget = Asset.of(static_asset("widget.js"), "text/javascript")
+        history = Asset.of(static_asset("widget-history.js"), "text/javascript")
         index = static_asset("index.html")
     except FileNotFoundError:
         return []
     page = index.replace(b'src="/widget.js"', f'src="/widget.js?v={widget.version}"'.encode())
     return [
         ("/widget.js", asset_handler(widget, versioned=True)),
+        ("/widget-history.js", asset_handler(history, versioned=True)),
         ("/", asset_handler(Asset.of(page, "text/html"))),
     ]

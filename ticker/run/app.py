@@ -33,7 +33,7 @@ from ticker.settings import Settings
 from ticker.store.shared import Shared
 from ticker.store.store import Store
 from ticker.tasks import Supervisor
-from ticker.web import openapi, views
+from ticker.web import assets, openapi, views
 from ticker.web.appkeys import (
     BACKFILL,
     CACHE_POLICY,
@@ -218,9 +218,7 @@ def _routes(app: web.Application) -> None:
         ("/openapi.json", openapi.handler),
         ("/v1/rates/history", HistoryView(app)),
     ]
-    with contextlib.suppress(FileNotFoundError):
-        others.append(("/widget.js", views.static_file("widget.js", "text/javascript")))
-        others.append(("/", views.static_file("index.html", "text/html", max_age=60)))
+    others.extend(assets.routes())  # /widget.js, /widget-history.js and /, where the static files are installed
     for path, handler in others:  # no HEAD on the stream: it has no end to stop at
         app.router.add_get(path, views.request_boundary(path, handler), allow_head=path != "/v1/stream")
     for resource in list(app.router.resources()):  # CORS preflight wherever a GET is served

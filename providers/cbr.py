@@ -19,22 +19,11 @@ from xml.etree.ElementTree import Element
 
 import aiohttp
 
-from providers.base import (
-    Clock,
-    FormatError,
-    Kind,
-    Location,
-    Rate,
-    SourceConfig,
-    collect,
-    currency_code,
-    decimal,
-    finite,
-    guarded,
-    narrow,
-    parse_xml,
-)
+from providers.base import Clock, Kind, Location, Rate
+from providers.errors import FormatError
 from providers.http import read_bounded
+from providers.parsing import collect, currency_code, decimal, finite, guarded, parse_xml
+from providers.source_config import SourceConfig, narrow
 
 KZT_ID = "R01335"  # CBR's own id for the tenge; the Name changed over the years, the id and CharCode did not
 IN_FORCE_FOR = timedelta(days=10)  # the longest Russian holiday run (1-8 January) and its weekends

@@ -10,14 +10,15 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Generic, TypeVar
 
-from providers.base import Clock, FormatError
+from providers.base import Clock
+from providers.errors import FormatError
 from providers.http import Response
 
 T = TypeVar("T")
 
 
 @dataclass
-class Held(Generic[T]):
+class CachedDocument(Generic[T]):
     document: T
     expires: datetime | None
     last_modified: str | None
@@ -34,7 +35,7 @@ def expires_at(value: str | None) -> datetime | None:
 class ConditionalCache(Generic[T]):
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self._held: dict[str, Held[T]] = {}
+        self._held: dict[str, CachedDocument[T]] = {}
 
     def fresh(self, key: str) -> T | None:
         """The document held for ``key`` while its ``Expires`` has not passed."""
@@ -57,5 +58,5 @@ class ConditionalCache(Generic[T]):
             document, last_modified = held.document, last_modified or held.last_modified
         else:
             document = load(response.body)
-        self._held[key] = Held(document, expires_at(response.headers.get("Expires")), last_modified)
+        self._held[key] = CachedDocument(document, expires_at(response.headers.get("Expires")), last_modified)
         return document

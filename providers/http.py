@@ -10,7 +10,7 @@ from email.utils import parsedate_to_datetime
 
 import aiohttp
 
-from providers.base import FormatError, ResponseTooLarge, UpstreamStatusError, UpstreamUnavailable
+from providers.errors import FormatError, ResponseTooLarge, UpstreamStatusError, UpstreamUnavailable
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,6 @@
 """MET Norway Locationforecast 2.0 ``compact``: air temperature and sky per city (weather fallback).
 
-One GeoJSON Feature per location; ``properties.timeseries`` holds hourly then 6-hourly steps in UTC ``Z``, and
-``timeseries[0]`` is not "now" (it is the next full hour, or behind the clock in a cached copy): the step with
-the greatest ``time <= now`` wins, else the first. Its sky is the ``symbol_code`` of the period starting there
-(``next_1_hours``, else ``next_6_hours``, else ``next_12_hours``; the last steps carry none).
+Reading a document (which step is "now", its temperature and sky) is providers/met_no_forecast.py.
 
 The terms require an identifying User-Agent with contact details (operators set their own through
 ``TICKER_MET_NO__USER_AGENT``), at most 4 decimals in lat/lon, and caching: nothing is requested before
@@ -15,33 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any, ClassVar, NamedTuple
+from typing import ClassVar
 
 import aiohttp
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import Field
 
-from providers.base import (
-    Clock,
-    Condition,
-    Kind,
-    Location,
-    ProviderError,
-    SourceConfig,
-    Temperature,
-    coordinate,
-    finite,
-    format_errors,
-    guarded,
-    narrow,
-    validated,
-)
+from providers.base import Clock, Kind, Location, Temperature
 from providers.conditional import ConditionalCache
-from providers.conditions import from_met
+from providers.errors import ProviderError
 from providers.http import read_bounded
+from providers.met_no_forecast import Forecast, load, pick
+from providers.parsing import coordinate, format_errors
+from providers.source_config import SourceConfig, narrow
 
 log = logging.getLogger(__name__)
 # the default User-Agent, shared by every installation that never set its own: MET Norway's terms want each
@@ -57,74 +41,6 @@ class Config(SourceConfig):
         min_length=1,
         description="MET requires your app name AND contact (site or e-mail): set TICKER_MET_NO__USER_AGENT",
     )
-
-
-class _Details(BaseModel):
-    air_temperature: float | None = None
-
-
-class _Instant(BaseModel):
-    details: _Details
-
-
-class _Data(BaseModel):
-    instant: _Instant
-    # {"summary": {"symbol_code": "..."}, ...}, each optional; read by _symbol, so a malformed one costs the
-    # condition, never the temperature
-    next_1_hours: Any = None
-    next_6_hours: Any = None
-    next_12_hours: Any = None
-
-
-class _Step(BaseModel):
-    time: AwareDatetime
-    data: _Data
-
-
-class _Properties(BaseModel):
-    timeseries: list[_Step] = Field(min_length=1)
-
-
-class Forecast(BaseModel):
-    """The part of a compact document we read; validated once, picked from at any later ``now``."""
-
-    properties: _Properties
-
-
-class Reading(NamedTuple):
-    observed_at: datetime
-    temperature: float | None
-    condition: Condition | None = None
-
-
-def _symbol(data: _Data) -> Condition | None:
-    """The sky of the shortest period that has one: next_1_hours, else next_6_hours, else next_12_hours."""
-    for period in (data.next_1_hours, data.next_6_hours, data.next_12_hours):
-        summary = period.get("summary") if isinstance(period, dict) else None
-        symbol = summary.get("symbol_code") if isinstance(summary, dict) else None
-        if symbol is not None:
-            return from_met(symbol)
-    return None
-
-
-@guarded
-def load(body: bytes) -> Forecast:
-    return validated(Forecast, json.loads(body), "not a Locationforecast compact document")
-
-
-def pick(forecast: Forecast, now: datetime) -> Reading:
-    steps = forecast.properties.timeseries
-    past = [step for step in steps if step.time <= now]
-    step = max(past, key=lambda s: s.time) if past else steps[0]
-    value = step.data.instant.details.air_temperature
-    temperature = None if value is None else finite(value, "air_temperature")
-    return Reading(step.time.astimezone(UTC), temperature, _symbol(step.data))
-
-
-@guarded
-def parse(body: bytes, now: datetime) -> Reading:
-    """Instant air temperature of the last step at or before ``now`` (aware); FormatError otherwise."""
-    return pick(load(body), now)
 
 
 class MetNo:

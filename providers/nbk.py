@@ -18,24 +18,11 @@ from xml.etree.ElementTree import Element
 
 import aiohttp
 
-from providers.base import (
-    Clock,
-    FormatError,
-    Kind,
-    Location,
-    ProviderError,
-    Rate,
-    SourceConfig,
-    Trend,
-    collect,
-    currency_code,
-    decimal,
-    finite,
-    guarded,
-    narrow,
-    parse_xml,
-)
+from providers.base import Clock, Kind, Location, Rate, Trend
+from providers.errors import FormatError, ProviderError
 from providers.http import read_bounded
+from providers.parsing import collect, currency_code, decimal, finite, guarded, parse_xml
+from providers.source_config import SourceConfig, narrow
 
 _TRENDS: dict[str, Trend] = {"UP": "up", "DOWN": "down"}
 # every currency NBK publishes, in its order (get_rates.cfm, 2026-04-01): what TICKER_CURRENCIES=all means

@@ -14,20 +14,11 @@ from typing import Any, ClassVar
 import aiohttp
 from pydantic import BaseModel, ConfigDict
 
-from providers.base import (
-    AirQuality,
-    Clock,
-    FormatError,
-    Kind,
-    Location,
-    SourceConfig,
-    coordinate,
-    finite,
-    guarded,
-    narrow,
-    validated,
-)
+from providers.base import AirQuality, Clock, Kind, Location
+from providers.errors import FormatError
 from providers.http import read_bounded
+from providers.parsing import coordinate, finite, guarded, validated
+from providers.source_config import SourceConfig, narrow
 
 DEFAULT_BASE_URL = "https://air-quality-api.open-meteo.com"
 COMMERCIAL_BASE_URL = "https://customer-air-quality-api.open-meteo.com"

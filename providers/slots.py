@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from datetime import datetime, timedelta
 
-from providers.base import FormatError
+from providers.errors import FormatError
 
 
 def slot_seconds(value: object) -> float | None:

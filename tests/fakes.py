@@ -13,7 +13,7 @@ Time: every date the fake answers comes from ``clock`` (an aware UTC datetime; t
   ``nbk_published_through`` (by default: today in Astana, and tomorrow from 16:00 Astana).
   ``get_rates.cfm?fdate=D`` answers the newest held document dated D or before, never a date after the publication
   frontier: for a date not published yet it answers the latest published document, with its own ``<date>``. What the
-  real NBK answers for a future date is unverified (upstreams.md, NBK quirk 10); this is the fake's choice.
+  real NBK answers for a future date has never been observed; this is the fake's choice.
   ``rates_all.xml`` answers the newest published document as RSS with a ``<pubDate>`` per item.
 * CBR sets rates on business days (Monday to Friday, less ``cbr_closed``) for the next calendar date, which is the
   document's ``Date``: documents are dated Tuesday to Saturday, and Saturday's is in force through Monday. The one
@@ -26,6 +26,10 @@ Time: every date the fake answers comes from ``clock`` (an aware UTC datetime; t
   ``interval`` 3600; ``us_aqi``, ``european_aqi``, ``pm2_5`` and ``pm10`` cycle through ``air`` like temperatures.
 * The sky: Open-Meteo's ``weather_code`` cycles through ``weather_codes`` like ``temperatures``; MET's
   ``symbol_code`` is ``met_no_symbol`` on every step. Either may be set to anything, malformed included.
+
+Faults and crafted bodies apply to every route of a source, or to one path (``fault["/rss/rates_all.xml"]``).
+"slow", "parked" and "overlong" send their headers and a first piece, then hold the rest until ``release``:
+"parked" 4 KiB chunked, "overlong" a Content-Length of 10 MB (a cap refuses both without waiting for the rest).
 
 Fault "down" closes the connection without an answer (one server cannot refuse connections). aiohttp's
 ClientSession retries an idempotent request once on ServerDisconnectedError, so each attempt reaches the fake
@@ -60,8 +64,8 @@ CbrRates = dict[str, tuple[int, str]]  # code -> (nominal, RUB per nominal with 
 
 # source -> fault; "ok" serves data. A fault applies to every route of that source.
 FAULTS = (
-    "ok", "500", "503", "429", "404", "hang", "slow", "truncated", "html", "empty", "bomb", "huge",
-    "absurd", "wrongroot", "streamerror", "down",
+    "ok", "400", "403", "404", "429", "500", "503", "hang", "slow", "parked", "overlong", "truncated", "html", "empty",
+    "bomb", "huge", "absurd", "wrongroot", "streamerror", "down",
 )  # fmt: skip
 
 ROUTES = {
@@ -259,9 +263,12 @@ class Upstream:
         self.clock = clock
         self.hits: Counter[str] = Counter()  # per source
         self.paths: Counter[str] = Counter()  # per path, for /_stats
-        self.fault: dict[str, str] = {}  # source -> one of FAULTS
-        self.retry_after = "120"  # the 429 fault's Retry-After
-        self.body: dict[str, bytes] = {}  # source -> a crafted body served with 200 instead of the document
+        self.fault: dict[str, str] = {}  # source, or one of its paths (NBK has two), -> one of FAULTS
+        self.retry_after: str | None = "120"  # the 429 fault's Retry-After; None: the 429 sends none
+        self.body: dict[str, bytes] = {}  # source or path -> a crafted body served with 200 instead of the document
+        self.fault_of: Callable[[web.Request], str | None] | None = None  # a fault per request (one city's), first
+        self.extra_headers: dict[str, dict[str, str]] = {}  # source -> headers over its answer's (Expires, ...)
+        self.status: dict[str, int] = {}  # source -> the status its answer is sent with (203: MET's deprecation)
         # NBK
         self.rates: NbkRates = {
             "USD": ("478.77", 1, "DOWN", "-2.77"),
@@ -373,14 +380,16 @@ class Upstream:
         self.queries.append((request.path, dict(request.query)))
         self.times.append(self.clock())
         self.arrived.set()
-        fault = self.fault.get(source, "ok")
-        if fault in ("500", "503", "404"):
+        fault = (
+            (self.fault_of and self.fault_of(request)) or self.fault.get(request.path) or self.fault.get(source, "ok")
+        )
+        if fault in ("400", "403", "404", "500", "503"):
             return web.json_response({"error": True, "reason": "The service is overloaded"}, status=int(fault))
         if fault == "429":
             return web.json_response(
                 {"error": True, "reason": "Minutely API request limit exceeded."},
                 status=429,
-                headers={"Retry-After": self.retry_after},
+                headers={"Retry-After": self.retry_after} if self.retry_after is not None else None,
             )
         if fault == "down":
             assert request.transport is not None
@@ -396,13 +405,17 @@ class Upstream:
             return web.Response(body=BOMB, content_type="text/xml")
         if fault == "wrongroot":
             return web.Response(body=b"<?xml version='1.0'?><error>maintenance</error>", content_type="text/xml")
-        if fault in ("huge", "slow"):
+        if fault in ("huge", "slow", "parked", "overlong"):
             return await self._stream_fault(fault, request)
         try:
             body, headers = self._document(source, request, fault)
         except ValueError as exc:  # a request the real server refuses
             return web.json_response({"error": True, "reason": f"Parameter error: {exc}"}, status=400)
-        body = self.body.get(source, body)
+        body = self.body.get(request.path, self.body.get(source, body))
+        headers.update(self.extra_headers.get(source, {}))
+        since = request.headers.get("If-Modified-Since")
+        if since is not None and since == headers.get("Last-Modified"):  # MET's revalidation: the exact string
+            return web.Response(status=304, headers=headers)
         headers["Content-Type"] = CONTENT_TYPES[source]
         if fault == "streamerror":
             body = body[: len(body) // 2] + b"Unexpected error while streaming data: timeout"
@@ -413,13 +426,16 @@ class Upstream:
             assert request.transport is not None
             request.transport.close()  # the connection dies mid-body
             return response
-        return web.Response(body=body, headers=headers)
+        return web.Response(status=self.status.get(source, 200), body=body, headers=headers)
 
     async def _stream_fault(self, fault: str, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/xml"})
+        if fault == "overlong":
+            response.content_length = 10_000_000  # declared: only the header can tell it is too long
         await response.prepare(request)
-        if fault == "slow":
-            await response.write(b"<?xml version='1.0'?><rates>")
+        if fault in ("slow", "parked", "overlong"):
+            first = b"<rates>" + b" " * 4089 if fault == "parked" else b"<?xml version='1.0'?><rates>"
+            await response.write(first)  # "parked": 4 KiB, chunked, past a small cap before the hold
             await self.release.wait()  # trickles nothing more until released
             return response
         chunk = b"<!-- " + b"x" * (1 << 20) + b" -->"

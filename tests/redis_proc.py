@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
@@ -91,8 +92,12 @@ class RedisProcess:
         sentinel: tuple[str, int] | None = None,
         cluster: bool = False,
         server: str | None = None,
+        extra: Sequence[str] = (),
+        tls: Path | None = None,
     ) -> None:
-        """``sentinel=("mymaster", primary_port)``: a Sentinel (quorum 2, down after 1 s, failover timeout 5 s)."""
+        """``sentinel=("mymaster", primary_port)``: a Sentinel (quorum 2, down after 1 s, failover timeout 5 s).
+        ``extra``: more arguments (``--user ...``); ``tls``: a directory with ca.crt, server.crt and server.key
+        (tests/certs.py): the port is then a TLS port that wants client certificates (no plain port)."""
         self.port = free_cluster_port() if cluster else free_port()
         self.workdir = workdir / f"node-{self.port}"  # each its own dir: cluster and sentinel files
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -100,6 +105,8 @@ class RedisProcess:
         self.sentinel = sentinel
         self.cluster = cluster
         self.server = server
+        self.extra = list(extra)
+        self.tls = tls
         self.proc: subprocess.Popen[str] | None = None
 
     @property
@@ -111,15 +118,25 @@ class RedisProcess:
         if self.sentinel is not None:
             name, primary = self.sentinel
             conf = self.workdir / "sentinel.conf"
+            listen = f"port {self.port}\n"
+            if self.tls is not None:  # TLS to its clients and to the data nodes (with the server certificate)
+                listen = f"port 0\ntls-port {self.port}\ntls-replication yes\ntls-auth-clients yes\n"
+                listen += f"tls-cert-file {self.tls / 'server.crt'}\ntls-key-file {self.tls / 'server.key'}\n"
+                listen += f"tls-ca-cert-file {self.tls / 'ca.crt'}\n"
             if not conf.exists():  # a restart keeps what the Sentinel learned
                 conf.write_text(
-                    f"port {self.port}\nbind 127.0.0.1\ndir {self.workdir}\n"
+                    f"{listen}bind 127.0.0.1\ndir {self.workdir}\n"
                     f"sentinel monitor {name} 127.0.0.1 {primary} 2\n"
                     f"sentinel down-after-milliseconds {name} 1000\n"
                     f"sentinel failover-timeout {name} 5000\n"
                 )
             return [binary, str(conf), "--sentinel"]
-        extra = []
+        extra = list(self.extra)
+        port = ["--port", str(self.port)]
+        if self.tls is not None:
+            port = ["--port", "0", "--tls-port", str(self.port), "--tls-auth-clients", "yes"]
+            port += ["--tls-cert-file", str(self.tls / "server.crt"), "--tls-key-file", str(self.tls / "server.key")]
+            port += ["--tls-ca-cert-file", str(self.tls / "ca.crt")]
         if self.replicaof is not None:
             extra += ["--replicaof", "127.0.0.1", str(self.replicaof)]
         if self.cluster:
@@ -133,7 +150,7 @@ class RedisProcess:
             ]
         return [
             binary,
-            "--port", str(self.port),
+            *port,
             "--bind", "127.0.0.1",
             "--save", "",
             "--appendonly", "no",

@@ -472,3 +472,23 @@ async def test_readyz_and_metrics_tell_how_far_the_backfill_is_without_changing_
     assert 'ticker_history_days{currency="RUB"} 5.0' in text
     assert 'ticker_history_requests_total{outcome="ok"} 5.0' in text
     assert 'ticker_history_requests_total{outcome="failed"} 3.0' in text  # then the pass gave up for today
+
+
+async def test_a_pace_slot_stays_claimed_across_five_seconds_of_clock_spread(
+    start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams, clock: FakeClock, redis_url: str
+) -> None:
+    """README: replicas share slots of 1/RATE s (`ticker:{v2}:claim:history:pace:<slot>`); clocks a few
+    milliseconds apart change nothing, "clocks more than 5 s apart no longer share slots". So a slot's claim
+    outlives 5 s of clock spread (a replica whose clock is up to 5 s behind still meets it), and then lapses."""
+    upstream.fake.nbk_days = documents(2)
+    client, _ = await start(start_app, make_settings, clock, redis_url=redis_url, history={"days": 2, "rate": 2})
+    await client.app[BACKFILL].run_pass()
+    slots = {math.floor(at.timestamp() * 2) for at in upstream.fake.asked_at(GET_RATES)}  # floor(epoch s x RATE)
+    assert len(slots) == 2
+    redis = aioredis.from_url(redis_url, decode_responses=True)
+    try:
+        for slot in slots:
+            left = await redis.pttl(f"ticker:{{v2}}:claim:history:pace:{slot}")
+            assert 5000 < left <= 5000 + 3 * 500, (slot, left)  # 5 s of spread, and a slot or two of margin
+    finally:
+        await redis.aclose()

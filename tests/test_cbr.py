@@ -8,15 +8,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 from defusedxml import DTDForbidden
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pytest_aiohttp import AiohttpServer
 
-from providers.base import FormatError, UpstreamStatusError
 from providers.cbr import Cbr, Config, in_force_on, parse
-from tests.conftest import by_code
+from providers.errors import FormatError, UpstreamStatusError
+from tests.conftest import Upstreams, by_code
 
 SAMPLES = Path(__file__).parent / "samples" / "cbr"
 REAL = (SAMPLES / "cbr_xml_daily.xml").read_bytes()  # www.cbr.ru, fetched 2026-04-26, windows-1251
@@ -195,47 +193,36 @@ def test_every_truncation_of_the_real_sample_is_a_format_error(cut: int) -> None
         parse(REAL[:cut])
 
 
-async def serve(
-    aiohttp_server: AiohttpServer, status: int, body: bytes, content_type: str
-) -> tuple[Config, list[tuple[str, dict[str, str]]]]:
-    hits: list[tuple[str, dict[str, str]]] = []
-
-    async def daily(request: web.Request) -> web.Response:
-        hits.append((request.path, dict(request.query)))
-        return web.Response(status=status, body=body, headers={"Content-Type": content_type})
-
-    app = web.Application()
-    app.router.add_get("/scripts/XML_daily.asp", daily)
-    server = await aiohttp_server(app)
-    return Config(base_url=f"http://{server.host}:{server.port}", timeout=5), hits
+DAILY = "/scripts/XML_daily.asp"
 
 
-def cbr(config: Config) -> Cbr:
-    return Cbr(config, [], lambda: datetime(2026, 4, 26, 7, tzinfo=UTC))
+def cbr(upstream: Upstreams) -> Cbr:
+    """CBR's provider against the one fake upstream (tests/fakes.py)."""
+    return Cbr(Config(base_url=upstream.url, timeout=5), [], lambda: datetime(2026, 4, 26, 7, tzinfo=UTC))
 
 
-async def test_fetch_reads_the_raw_windows_1251_bytes(aiohttp_server: AiohttpServer) -> None:
-    config, hits = await serve(aiohttp_server, 200, REAL, "text/xml; charset=windows-1251")
+async def test_fetch_reads_the_raw_windows_1251_bytes(upstream: Upstreams) -> None:
+    upstream.fake.body["cbr"] = REAL  # served as text/xml; charset=windows-1251, as CBR does
     async with aiohttp.ClientSession() as session:
-        rates = by_code(list(await cbr(config).fetch(session, SATURDAY)))
-    assert hits == [("/scripts/XML_daily.asp", {"date_req": "25/04/2026"})]
+        rates = by_code(list(await cbr(upstream).fetch(session, SATURDAY)))
+    assert upstream.fake.queries == [(DAILY, {"date_req": "25/04/2026"})]
     assert round(rates["USD"].rate, 2) == 462.87
     assert Cbr.name == "cbr"
     assert Cbr.kind == "rates"
 
 
-async def test_fetch_html_challenge_with_200_is_a_format_error(aiohttp_server: AiohttpServer) -> None:
-    config, _ = await serve(aiohttp_server, 200, CHALLENGE, "text/html; charset=utf-8")
+async def test_fetch_html_challenge_with_200_is_a_format_error(upstream: Upstreams) -> None:
+    upstream.fake.body["cbr"] = CHALLENGE
     async with aiohttp.ClientSession() as session:
         with pytest.raises(FormatError):
-            await cbr(config).fetch(session, SATURDAY)
+            await cbr(upstream).fetch(session, SATURDAY)
 
 
-async def test_fetch_server_error_is_a_transient_status_error(aiohttp_server: AiohttpServer) -> None:
-    config, _ = await serve(aiohttp_server, 503, b"busy", "text/plain")
+async def test_fetch_server_error_is_a_transient_status_error(upstream: Upstreams) -> None:
+    upstream.fake.fault["cbr"] = "503"
     async with aiohttp.ClientSession() as session:
         with pytest.raises(UpstreamStatusError) as caught:
-            await cbr(config).fetch(session, SATURDAY)
+            await cbr(upstream).fetch(session, SATURDAY)
     assert caught.value.status == 503
     assert caught.value.transient
 
@@ -246,12 +233,12 @@ async def test_fetch_server_error_is_a_transient_status_error(aiohttp_server: Ai
     ids=["sunday-gets-saturdays", "three-years-on", "the-day-before"],
 )
 async def test_fetch_asks_for_the_day_and_says_whether_the_answer_is_in_force_on_it(
-    aiohttp_server: AiohttpServer, asked: date, date_req: str, in_force: date | None
+    upstream: Upstreams, asked: date, date_req: str, in_force: date | None
 ) -> None:
-    config, hits = await serve(aiohttp_server, 200, REAL, "text/xml; charset=windows-1251")
+    upstream.fake.body["cbr"] = REAL
     async with aiohttp.ClientSession() as session:
-        rates = await cbr(config).fetch(session, asked)
-    assert hits == [("/scripts/XML_daily.asp", {"date_req": date_req})]
+        rates = await cbr(upstream).fetch(session, asked)
+    assert upstream.fake.queries == [(DAILY, {"date_req": date_req})]
     assert {(rate.date, rate.in_force) for rate in rates} == {(SATURDAY, in_force)}
 
 

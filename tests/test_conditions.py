@@ -15,7 +15,7 @@ from typing import Any, get_args
 import pytest
 
 from providers.base import Condition, Temperature
-from providers.met_no import parse as parse_met
+from providers.met_no_forecast import parse as parse_met
 from providers.open_meteo import parse as parse_open_meteo
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
 from ticker.state import Entry

@@ -152,11 +152,11 @@ async def test_a_real_start_logs_the_line_and_the_met_warning_once(live_upstream
     log = await served.log()
     listening = [line for line in log.splitlines() if " listening on " in line]
     assert len(listening) == 1 and listening[0].endswith(
-        f"INFO ticker: ticker 0.1.0 listening on 127.0.0.1:{port} (store: in-process, role: all); rates from "
+        f"INFO ticker.run.cli: ticker 0.1.0 listening on 127.0.0.1:{port} (store: in-process, role: all); rates from "
         "nbk→cbr, weather from open_meteo→met_no; see /readyz for each source's state and /v1/ticker for the strip"
     )
     met = [line for line in log.splitlines() if "TICKER_MET_NO__USER_AGENT is the shared placeholder" in line]
-    assert len(met) == 1 and " WARNING ticker: " in met[0]
+    assert len(met) == 1 and " WARNING ticker.run.startup: " in met[0]
 
 
 async def test_the_client_session_takes_its_proxy_from_the_environment(

@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient
 
 from providers import REGISTRY
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
-from ticker.render.fragment import CREDITS
+from ticker.render.fragment import CREDIT_URLS, credit_text
 from ticker.web.appkeys import REFRESHER, SNAPSHOT
 from ticker.web.openapi import spec
 
@@ -328,7 +328,7 @@ def parse(html: str) -> Node:
     return tree.roots[0]
 
 
-ALLOWED_LINKS = {credit.url for credit in CREDITS.values()}
+ALLOWED_LINKS = set(CREDIT_URLS.values())
 
 
 def assert_inert(root: Node) -> None:
@@ -369,9 +369,8 @@ async def test_the_fragment_has_one_root_and_a_class_for_every_part(client: Clie
         {"ticker-condition", "ticker-condition-snow"},  # WMO 71
         {"ticker-condition", "ticker-condition-overcast"},  # WMO 3
     ]
-    assert [(n.attrs["role"], n.attrs["aria-label"], n.attrs["title"]) for n in conditions] == [
-        ("img", "Snow", "Snow"), ("img", "Overcast", "Overcast"),
-    ]  # fmt: skip
+    assert [(n.attrs["role"], n.attrs["aria-label"]) for n in conditions] == [("img", "snow"), ("img", "overcast")]
+    assert not [n for n in root.walk() if "title" in n.attrs]  # one name per icon, none a hover-only word
     assert not root.find("ticker-stale")
     # the items in the strip's order, weather first, as the text line reads
     items = [n for n in root.children if "ticker-item" in n.classes]
@@ -397,15 +396,18 @@ async def test_the_fragment_credits_the_sources_shown(
     assert await fallback.app[REFRESHER].run("met_no") == "ok"
     credits = (await fragment(fallback, "?lang=ru")).find("ticker-attribution")
     links = [(a.attrs["href"], a.all_text()) for a in credits[0].walk() if a.tag == "a"]
-    assert links == [("https://api.met.no/", "Погода: MET Norway"), ("https://www.cbr.ru/", "Курсы: Банк России")]
+    assert links == [
+        ("https://api.met.no/", "Данные о погоде: MET Norway"),
+        ("https://www.cbr.ru/", "Курсы: Банк России"),
+    ]
     before = await start_app(make_settings())
     assert (await before.get(HTML)).status == 503  # nothing shown: no fragment at all, so nothing to credit
 
 
 def test_every_registered_source_has_a_credit() -> None:
-    assert set(CREDITS) == set(REGISTRY)
-    for credit in CREDITS.values():
-        assert credit.url.startswith("https://") and {"en", "ru", "kk"} <= set(credit.text)
+    assert set(CREDIT_URLS) == set(REGISTRY)
+    for source, url in CREDIT_URLS.items():
+        assert url.startswith("https://") and all(credit_text(source, lang) for lang in ("en", "ru", "kk"))
 
 
 async def test_lang_localises_names_and_labels(client: Client) -> None:
@@ -413,12 +415,12 @@ async def test_lang_localises_names_and_labels(client: Client) -> None:
     assert root.attrs["lang"] == "kk"
     assert [n.all_text() for n in root.find("ticker-city")] == ["Алматы"]
     (sky,) = root.find("ticker-condition")
-    assert sky.attrs["aria-label"] == "Бұлыңғыр"
+    assert sky.attrs["aria-label"] == "бұлыңғыр"
     (trend,) = root.find("ticker-trend")
-    assert trend.attrs["aria-label"] == "өсті"
+    assert trend.attrs["aria-label"] == "өсу"  # the widget's word
     ru = await fragment(client, "?lang=ru&cities=astana&currencies=USD")
     assert [n.attrs["aria-label"] for n in ru.find("ticker-condition") + ru.find("ticker-trend")] == [
-        "Снег",
+        "снег",
         "снижение",
     ]
 
@@ -436,6 +438,9 @@ async def test_stale_items_are_marked(
     assert empty.find("ticker-city")[0].all_text() == "Astana"
     assert [n.all_text() for n in empty.find("ticker-temperature")] == ["\u2013\u00a0°C"]
     assert not empty.find("ticker-condition")
+    # a reader hears "Astana, no data", not "Astana dash": the dash is hidden from it, the words are text
+    assert [n.attrs.get("aria-hidden") for n in empty.find("ticker-temperature")] == ["true"]
+    assert [n.all_text() for n in empty.find("ticker-note")] == ["no data"]
 
     upstream.fake.temperatures = [-3.4, 12.0]
     client = await start_app(make_settings(open_meteo={"stale_after": 1800}))
@@ -446,7 +451,9 @@ async def test_stale_items_are_marked(
     root = await fragment(client)
     stale = [n for n in root.children if "ticker-stale" in n.classes]
     assert [n.find("ticker-city")[0].all_text() for n in stale] == ["Astana", "Almaty"]
-    assert all(n.attrs["title"] == "not current" for n in stale)
+    assert [[x.all_text() for x in n.find("ticker-note")] for n in stale] == [["not current"]] * 2  # text, not a title
+    assert not [n for n in root.walk() if "title" in n.attrs]
+    assert [n.all_text() for n in root.find("ticker-note")] == ["not current"] * 2  # the rates are current
     assert [n.all_text() for n in root.find("ticker-temperature")] == ["\u22123\u00a0°C", "12\u00a0°C"]  # kept
 
 

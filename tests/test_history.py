@@ -7,7 +7,7 @@ the strip's own fetch holds today.
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient
 
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
 from tests.test_backfill import documents, start
+from ticker.store.history import Day
 from ticker.web.appkeys import BACKFILL, CACHE_POLICY, REFRESHER, STORE
 
 Client = TestClient[Any, Any]
@@ -183,3 +184,63 @@ def test_the_spec_documents_json_csv_and_the_400() -> None:
     assert {"304", "400", "404"} <= set(route["responses"])
     assert [p["name"] for p in route["parameters"]] == ["currency", "from", "to", "format"]
     assert set(spec()["components"]["schemas"]["HistoryPoint"]["properties"]) == {"date", "rate", "change"}
+
+
+# --- what a reader sees at the edges (issue 23): Astana's today, an empty change, `*`, an Accept tie -----------
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2026, 4, 1, 19, 0, tzinfo=UTC),  # 00:00 Astana on 2 April, still 1 April in UTC
+        datetime(2026, 4, 1, 21, 30, tzinfo=UTC),  # 02:30 Astana
+        datetime(2026, 4, 1, 23, 59, 59, tzinfo=UTC),  # 04:59:59 Astana
+    ],
+)
+async def test_to_defaults_to_today_in_astana_between_midnight_and_five(
+    client: Client, clock: FakeClock, now: datetime
+) -> None:
+    """README: "`to` defaults to today in Astana, `from` to 30 days before `to`"; from Astana midnight to 05:00 the
+    UTC date is still yesterday, and today's rate must be in the default range."""
+    clock.now = now
+    today = date(2026, 4, 2)
+    await client.app[STORE].put_history({"USD": {today: Day(rate=452.5, change=2.5)}}, today)
+    rates = (await (await client.get(PATH, params={"currency": "USD"})).json())["rates"]
+    assert rates[-1] == {"date": "2026-04-02", "rate": 452.5, "change": 2.5}
+    assert rates[0]["date"] == "2026-03-03"  # 30 days before Astana's today
+
+
+async def test_csv_change_is_an_empty_field_where_nbk_gave_none(client: Client) -> None:
+    """README: CSV lines `date,currency,rate,change`, "`change` empty when NBK gave none" (never ``None``)."""
+    day = date(2026, 2, 1)  # before the backfill's window: not held yet
+    await client.app[STORE].put_history({"EUR": {day: Day(rate=500.5, change=None)}}, date(2026, 4, 1))
+    params = {"currency": "EUR", "from": "2026-02-01", "to": "2026-02-01", "format": "csv"}
+    assert (
+        await (await client.get(PATH, params=params)).text() == "date,currency,rate,change\r\n2026-02-01,EUR,500.5,\r\n"
+    )
+    point = (await (await client.get(PATH, params={**params, "format": "json"})).json())["rates"]
+    assert point == [{"date": "2026-02-01", "rate": 500.5, "change": None}]
+
+
+@pytest.mark.parametrize(
+    ("accept", "csv"),
+    [
+        ("text/csv, application/json", False),  # equal q: JSON
+        ("application/json, text/csv", False),
+        ("text/csv;q=0.5, application/json;q=0.5", False),
+        ("text/csv, application/json;q=0.9", True),  # CSV only when preferred
+        ("application/json;q=0.1, text/csv;q=0.2", True),
+    ],
+)
+async def test_csv_only_when_accept_prefers_it_at_equal_q_json(client: Client, accept: str, csv: bool) -> None:
+    """README and OpenAPI: `Accept` answers CSV when it prefers text/csv (a higher q than application/json); at
+    equal q, JSON."""
+    resp = await client.get(PATH, params={"currency": "USD"}, headers={"Accept": accept})
+    assert resp.status == 200
+    assert resp.headers["Content-Type"].startswith("text/csv" if csv else "application/json")
+
+
+async def test_if_none_match_star_is_a_304(client: Client) -> None:
+    """README: `If-None-Match` gets 304; `*` matches any current representation (RFC 9110 13.1.2)."""
+    resp = await client.get(PATH, params={"currency": "USD"}, headers={"If-None-Match": "*"})
+    assert resp.status == 304 and await resp.read() == b""

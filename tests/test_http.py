@@ -427,3 +427,12 @@ async def test_a_header_cached_far_from_stale_at_is_capped_once_stale_at_comes_n
     assert late.headers["Cache-Control"].startswith("public, max-age=600,")
     not_modified = await client.get("/v1/rates", headers={"If-None-Match": early.headers["ETag"]})
     assert not_modified.status == 304 and not_modified.headers["Cache-Control"].startswith("public, max-age=600,")
+
+
+@pytest.mark.parametrize("path", ["/v1/ticker", "/v1/rates", "/v1/weather", "/v1/ticker.txt", "/v1/ticker.html"])
+async def test_if_none_match_star_is_a_304_on_every_conditional_route(client: Client, path: str) -> None:
+    """README: `If-None-Match` gets 304 with no body; `*` matches any current representation (RFC 9110 13.1.2),
+    as a cache that revalidates "whatever you have" sends it."""
+    resp = await client.get(path, headers={"If-None-Match": "*"})
+    assert resp.status == 304 and await resp.read() == b""
+    assert (await client.get(path, headers={"If-None-Match": '"not-this-one"'})).status == 200

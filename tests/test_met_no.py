@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
@@ -13,12 +13,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from pydantic import ValidationError
-from pytest_aiohttp import AiohttpServer
 
-from providers.base import FormatError, Location, Temperature, UpstreamStatusError
-from providers.met_no import Config, MetNo, parse
+from providers.base import Location, Temperature
+from providers.errors import FormatError, UpstreamStatusError
+from providers.met_no import Config, MetNo
+from providers.met_no_forecast import parse
+from tests.conftest import Upstreams
 
 SAMPLE = (Path(__file__).parent / "samples" / "met_no" / "astana_compact.json").read_bytes()
 # updated_at 08:51:17Z; timeseries[0] 09:00Z; hourly to 2026-07-17T08:00Z, 6-hourly to 2026-07-24T00:00Z
@@ -159,43 +160,26 @@ def test_config_defaults_and_user_agent_is_required() -> None:
         Config(user_agent="")
 
 
-# --- the client over loopback HTTP ------------------------------------------------------------------
-
-Handler = Callable[[web.Request], Awaitable[web.Response]]
+# --- the client over loopback HTTP, against the one fake upstream (tests/fakes.py) -------------------
 
 
-class Upstream:
-    """Counts and keeps every request; answers with ``respond`` (the sample with cache headers by default)."""
-
-    def __init__(self, expires: datetime, respond: Handler | None = None) -> None:
-        self.requests: list[web.Request] = []
-        self.expires = expires
-        self.respond = respond or self.sample
-
-    async def sample(self, request: web.Request) -> web.Response:
-        headers = {"Expires": format_datetime(self.expires, usegmt=True), "Last-Modified": LAST_MODIFIED}
-        return web.json_response(body=SAMPLE, headers=headers)
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.requests.append(request)
-        return await self.respond(request)
-
-    async def provider(
-        self, aiohttp_server: AiohttpServer, locations: list[Location], clock: Callable[[], datetime]
-    ) -> MetNo:
-        app = web.Application()
-        app.router.add_get("/weatherapi/locationforecast/2.0/compact", self.handle)
-        server = await aiohttp_server(app)
-        config = Config(base_url=f"http://{server.host}:{server.port}", timeout=5, user_agent=UA)
-        return MetNo(config, locations, clock)
+def met(upstream: Upstreams, locations: list[Location], clock: Callable[[], datetime]) -> MetNo:
+    return MetNo(Config(base_url=upstream.url, timeout=5, user_agent=UA), locations, clock)
 
 
-async def test_fetch_identifies_itself_and_sends_at_most_four_decimals(aiohttp_server: AiohttpServer) -> None:
-    upstream = Upstream(expires=NOW + timedelta(minutes=30))
+def serve_sample(upstream: Upstreams, expires: datetime | None) -> None:
+    """The recorded document, with MET's cache headers (no Expires when ``expires`` is None)."""
+    upstream.fake.body["met_no"] = SAMPLE
+    upstream.fake.extra_headers["met_no"] = {"Last-Modified": LAST_MODIFIED} | (
+        {"Expires": format_datetime(expires, usegmt=True)} if expires is not None else {}
+    )
+
+
+async def test_fetch_identifies_itself_and_sends_at_most_four_decimals(upstream: Upstreams) -> None:
+    serve_sample(upstream, NOW + timedelta(minutes=30))
     sydney = Location(id="sydney", latitude=-33.86882, longitude=151.20929)
-    provider = await upstream.provider(aiohttp_server, [ASTANA, ALMATY, sydney], lambda: NOW)
     async with aiohttp.ClientSession() as session:
-        records = await provider.fetch(session, NOW.date())
+        records = await met(upstream, [ASTANA, ALMATY, sydney], lambda: NOW).fetch(session, NOW.date())
 
     assert records == [
         Temperature(
@@ -203,9 +187,10 @@ async def test_fetch_identifies_itself_and_sends_at_most_four_decimals(aiohttp_s
         )  # fair_day
         for city in ("astana", "almaty", "sydney")
     ]
-    sent = {(r.query["lat"], r.query["lon"]) for r in upstream.requests}
+    requests = upstream.fake.requests
+    sent = {(r.query["lat"], r.query["lon"]) for r in requests}
     assert sent == {("51.1801", "71.446"), ("43.2565", "76.9285"), ("-33.8688", "151.2093")}
-    for request in upstream.requests:
+    for request in requests:
         assert request.headers["User-Agent"] == UA
         assert "If-Modified-Since" not in request.headers
         for value in (request.query["lat"], request.query["lon"]):
@@ -213,34 +198,26 @@ async def test_fetch_identifies_itself_and_sends_at_most_four_decimals(aiohttp_s
     assert (MetNo.name, MetNo.kind) == ("met_no", "weather")
 
 
-async def test_fetch_honours_expires_then_revalidates_with_last_modified(
-    aiohttp_server: AiohttpServer,
-) -> None:
+async def test_fetch_honours_expires_then_revalidates_with_last_modified(upstream: Upstreams) -> None:
     clock = [NOW]
-    upstream = Upstream(expires=NOW + timedelta(minutes=45))
-
-    async def revalidate(request: web.Request) -> web.Response:
-        if request.headers.get("If-Modified-Since") == LAST_MODIFIED:
-            upstream.expires = clock[0] + timedelta(minutes=30)
-            return web.Response(status=304, headers={"Expires": format_datetime(upstream.expires, usegmt=True)})
-        return await upstream.sample(request)
-
-    upstream.respond = revalidate
-    provider = await upstream.provider(aiohttp_server, [ASTANA], lambda: clock[0])
+    serve_sample(upstream, NOW + timedelta(minutes=45))
+    provider = met(upstream, [ASTANA], lambda: clock[0])
+    requests = upstream.fake.requests
     async with aiohttp.ClientSession() as session:
         first = await provider.fetch(session, NOW.date())
         clock[0] = NOW + timedelta(minutes=35)  # 11:05, before Expires: no request, re-picked from the cache
         second = await provider.fetch(session, NOW.date())
-        assert len(upstream.requests) == 1
+        assert len(requests) == 1
 
-        clock[0] = NOW + timedelta(minutes=46)  # past Expires: a conditional request, answered 304
+        clock[0] = NOW + timedelta(minutes=46)  # past Expires: a conditional request, answered 304 ...
+        serve_sample(upstream, clock[0] + timedelta(minutes=30))  # ... with a new Expires (minute 76)
         third = await provider.fetch(session, NOW.date())
-        assert len(upstream.requests) == 2
-        assert upstream.requests[1].headers["If-Modified-Since"] == LAST_MODIFIED
+        assert len(requests) == 2
+        assert requests[1].headers["If-Modified-Since"] == LAST_MODIFIED
 
         clock[0] = NOW + timedelta(minutes=70)  # the 304 carried a new Expires (minute 76)
         fourth = await provider.fetch(session, NOW.date())
-        assert len(upstream.requests) == 2
+        assert len(requests) == 2
 
     assert (first[0].observed_at.hour, first[0].temperature) == (10, 28.2)
     assert (second[0].observed_at.hour, second[0].temperature) == (11, 28.3)
@@ -248,24 +225,20 @@ async def test_fetch_honours_expires_then_revalidates_with_last_modified(
     assert fourth == second
 
 
-async def test_fetch_replaces_the_cache_on_a_new_200(aiohttp_server: AiohttpServer) -> None:
+async def test_fetch_replaces_the_cache_on_a_new_200(upstream: Upstreams) -> None:
     clock = [NOW]
-    upstream = Upstream(expires=NOW + timedelta(minutes=30))
-    provider = await upstream.provider(aiohttp_server, [ASTANA], lambda: clock[0])
+    serve_sample(upstream, NOW + timedelta(minutes=30))
+    provider = met(upstream, [ASTANA], lambda: clock[0])
     async with aiohttp.ClientSession() as session:
         await provider.fetch(session, NOW.date())
-        newer = variant(set_temperature(-3.5, index=2))  # the 11:00 step
-
-        async def changed(request: web.Request) -> web.Response:
-            return web.json_response(body=newer, headers={"Last-Modified": "Wed, 15 Jul 2026 09:51:17 GMT"})
-
-        upstream.respond = changed
+        upstream.fake.body["met_no"] = variant(set_temperature(-3.5, index=2))  # the 11:00 step
+        upstream.fake.extra_headers["met_no"] = {"Last-Modified": "Wed, 15 Jul 2026 09:51:17 GMT"}  # no Expires
         clock[0] = NOW + timedelta(minutes=31)
         records = await provider.fetch(session, NOW.date())
         assert records[0].temperature == -3.5
         clock[0] = NOW + timedelta(minutes=32)  # no Expires on the last answer: ask again, with the new date
         await provider.fetch(session, NOW.date())
-    assert [r.headers.get("If-Modified-Since") for r in upstream.requests] == [
+    assert [r.headers.get("If-Modified-Since") for r in upstream.fake.requests] == [
         None,
         LAST_MODIFIED,
         "Wed, 15 Jul 2026 09:51:17 GMT",
@@ -273,86 +246,55 @@ async def test_fetch_replaces_the_cache_on_a_new_200(aiohttp_server: AiohttpServ
 
 
 @pytest.mark.parametrize(
-    ("status", "headers", "retry_after", "transient"),
-    [(403, {}, None, False), (429, {"Retry-After": "120"}, 120.0, True)],
+    ("fault", "retry_after", "transient"),
+    [("403", None, False), ("429", 120.0, True)],
 )
 async def test_fetch_refusals_are_status_errors(
-    aiohttp_server: AiohttpServer,
-    status: int,
-    headers: dict[str, str],
-    retry_after: float | None,
-    transient: bool,
+    upstream: Upstreams, fault: str, retry_after: float | None, transient: bool
 ) -> None:
-    async def refuse(request: web.Request) -> web.Response:
-        return web.Response(status=status, text="Forbidden", headers=headers)
-
-    upstream = Upstream(expires=NOW, respond=refuse)
-    provider = await upstream.provider(aiohttp_server, [ASTANA, ALMATY], lambda: NOW)
+    upstream.fake.fault["met_no"] = fault  # the 429 says Retry-After: 120
     async with aiohttp.ClientSession() as session:
         with pytest.raises(UpstreamStatusError) as caught:
-            await provider.fetch(session, NOW.date())
-    assert caught.value.status == status
+            await met(upstream, [ASTANA, ALMATY], lambda: NOW).fetch(session, NOW.date())
+    assert caught.value.status == int(fault)
     assert caught.value.retry_after == retry_after
     assert caught.value.transient is transient
 
 
-async def test_fetch_returns_the_cities_that_worked(
-    aiohttp_server: AiohttpServer, caplog: pytest.LogCaptureFixture
-) -> None:
-    upstream = Upstream(expires=NOW + timedelta(minutes=30))
-
-    async def almaty_fails(request: web.Request) -> web.Response:
-        if request.query["lat"] == "43.2565":
-            return web.Response(status=500, text="oops")
-        return await upstream.sample(request)
-
-    upstream.respond = almaty_fails
-    provider = await upstream.provider(aiohttp_server, [ASTANA, ALMATY], lambda: NOW)
+async def test_fetch_returns_the_cities_that_worked(upstream: Upstreams, caplog: pytest.LogCaptureFixture) -> None:
+    serve_sample(upstream, NOW + timedelta(minutes=30))
+    upstream.fake.fault_of = lambda request: "500" if request.query.get("lat") == "43.2565" else None  # Almaty
     with caplog.at_level(logging.WARNING, logger="providers.met_no"):
         async with aiohttp.ClientSession() as session:
-            records = await provider.fetch(session, NOW.date())
+            records = await met(upstream, [ASTANA, ALMATY], lambda: NOW).fetch(session, NOW.date())
     assert [record.city for record in records] == ["astana"]
     assert "almaty" in caplog.text
 
 
 @pytest.mark.parametrize(
-    ("status", "body"),
-    [(200, b"<!DOCTYPE html><html><body>maintenance</body></html>"), (200, b'{"properties": {}}')],
+    "body",
+    [b"<!DOCTYPE html><html><body>maintenance</body></html>", b'{"properties": {}}'],
     ids=["html-200", "json-without-timeseries"],
 )
-async def test_fetch_bad_body_is_a_format_error(aiohttp_server: AiohttpServer, status: int, body: bytes) -> None:
-    async def bad(request: web.Request) -> web.Response:
-        return web.Response(status=status, body=body, content_type="application/json")
-
-    provider = await Upstream(expires=NOW, respond=bad).provider(aiohttp_server, [ASTANA], lambda: NOW)
+async def test_fetch_bad_body_is_a_format_error(upstream: Upstreams, body: bytes) -> None:
+    upstream.fake.body["met_no"] = body
     async with aiohttp.ClientSession() as session:
         with pytest.raises(FormatError):
-            await provider.fetch(session, NOW.date())
+            await met(upstream, [ASTANA], lambda: NOW).fetch(session, NOW.date())
 
 
-async def test_fetch_accepts_203_with_a_warning(
-    aiohttp_server: AiohttpServer, caplog: pytest.LogCaptureFixture
-) -> None:
-    async def deprecated(request: web.Request) -> web.Response:
-        return web.json_response(body=SAMPLE, status=203)
-
-    provider = await Upstream(expires=NOW, respond=deprecated).provider(aiohttp_server, [ASTANA], lambda: NOW)
+async def test_fetch_accepts_203_with_a_warning(upstream: Upstreams, caplog: pytest.LogCaptureFixture) -> None:
+    upstream.fake.body["met_no"] = SAMPLE
+    upstream.fake.status["met_no"] = 203
     with caplog.at_level(logging.WARNING, logger="providers.met_no"):
         async with aiohttp.ClientSession() as session:
-            records = await provider.fetch(session, NOW.date())
+            records = await met(upstream, [ASTANA], lambda: NOW).fetch(session, NOW.date())
     assert records[0].temperature == 28.2
     assert "203" in caplog.text
 
 
-async def test_fetch_turns_a_step_that_cannot_be_a_utc_instant_into_a_format_error(
-    aiohttp_server: AiohttpServer,
-) -> None:
-    body = variant(set_time("9999-12-31T23:00:00-12:00"))  # the step picked overflows datetime in UTC
-
-    async def absurd(request: web.Request) -> web.Response:
-        return web.json_response(body=body)
-
-    provider = await Upstream(expires=NOW, respond=absurd).provider(aiohttp_server, [ASTANA], lambda: T0)
+async def test_fetch_turns_a_step_that_cannot_be_a_utc_instant_into_a_format_error(upstream: Upstreams) -> None:
+    upstream.fake.body["met_no"] = variant(set_time("9999-12-31T23:00:00-12:00"))  # the step overflows in UTC
     async with aiohttp.ClientSession() as session:
         with pytest.raises(FormatError):
-            await provider.fetch(session, T0.date())
+            await met(upstream, [ASTANA], lambda: T0).fetch(session, T0.date())

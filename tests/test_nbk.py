@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 from defusedxml import DTDForbidden
-from pytest_aiohttp import AiohttpServer
 
-from providers.base import FormatError, ResponseTooLarge, UpstreamStatusError, astana_date
 from providers.cbr import Config as CbrConfig
+from providers.errors import FormatError, ResponseTooLarge, UpstreamStatusError
 from providers.nbk import Config, Nbk, parse
-from tests.conftest import by_code
+from tests.conftest import Upstreams, by_code
+from ticker.clock import astana_date
 
 SAMPLES = Path(__file__).parent / "samples" / "nbk"
 GET_RATES = (SAMPLES / "nbk_get_rates_2026-04-01.xml").read_bytes()  # real, fdate=01.04.2026
 LEGACY = (SAMPLES / "nbk_rates_all_2016-04-18_legacy.xml").read_bytes()  # real rates_all.xml, 18.04.2016
-# crafted from the formats in upstreams.md section 1
+# crafted in NBK's two formats as providers/nbk.py describes them
 FOUR_DIGIT = (SAMPLES / "crafted_rates_all_2025-05-12_four_digit_years.xml").read_bytes()
 MAINTENANCE = (SAMPLES / "crafted_maintenance_page.html").read_bytes()
 BOMB = (SAMPLES / "crafted_billion_laughs.xml").read_bytes()
@@ -286,61 +283,29 @@ def test_an_overflowing_item_costs_only_itself() -> None:
     assert [(rate.currency, rate.rate) for rate in parse(body)] == [("USD", 478.77)]
 
 
-# --- the fetch over loopback HTTP ----------------------------------------------------------------
+# --- the fetch over loopback HTTP, from the one fake upstream (tests/fakes.py) -------------------
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MORNING = datetime(2026, 4, 1, 5, 0, tzinfo=UTC)  # 10:00 in Astana
 DAY = date(2026, 4, 1)
+GET = "/rss/get_rates.cfm"
+ALL = "/rss/rates_all.xml"
 
 
-def xml(body: bytes, status: int = 200) -> Handler:
-    async def handle(request: web.Request) -> web.Response:
-        return web.Response(status=status, body=body, content_type="text/xml", charset="utf-8")
-
-    return handle
+def nbk(upstream: Upstreams, max_bytes: int = 2_000_000) -> Nbk:
+    config = Config(base_url=upstream.url, timeout=5, max_bytes=max_bytes)
+    return Nbk(config, [], lambda: MORNING)  # the day asked decides, not the clock
 
 
-def status(code: int, headers: dict[str, str] | None = None, body: bytes = b"error") -> Handler:
-    async def handle(request: web.Request) -> web.Response:
-        return web.Response(status=code, body=body, headers=headers, content_type="text/plain")
-
-    return handle
-
-
-def html(body: bytes = MAINTENANCE) -> Handler:
-    async def handle(request: web.Request) -> web.Response:
-        return web.Response(body=body, content_type="text/html", charset="utf-8")
-
-    return handle
+def answer(upstream: Upstreams, path: str, what: bytes | str) -> None:
+    """``path`` answers a crafted body (bytes, with 200) or one of the fake's FAULTS (str)."""
+    if isinstance(what, bytes):
+        upstream.fake.body[path] = what
+    else:
+        upstream.fake.fault[path] = what
 
 
-class Upstream:
-    """NBK's two endpoints; records every request as (path, query)."""
-
-    def __init__(self, get_rates: Handler, rates_all: Handler) -> None:
-        self.hits: list[tuple[str, dict[str, str]]] = []
-        self.handlers = {"/rss/get_rates.cfm": get_rates, "/rss/rates_all.xml": rates_all}
-
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        self.hits.append((request.path, dict(request.query)))
-        return await self.handlers[request.path](request)
-
-    async def provider(
-        self,
-        aiohttp_server: AiohttpServer,
-        clock: Callable[[], datetime] = lambda: MORNING,
-        max_bytes: int = 2_000_000,
-    ) -> Nbk:
-        app = web.Application()
-        for path in self.handlers:
-            app.router.add_get(path, self.handle)
-        server = await aiohttp_server(app)
-        config = Config(base_url=f"http://{server.host}:{server.port}", timeout=5, max_bytes=max_bytes)
-        return Nbk(config, [], clock)
-
-    @property
-    def paths(self) -> list[str]:
-        return [path for path, _ in self.hits]
+def paths(upstream: Upstreams) -> list[str]:
+    return [path for path, _ in upstream.fake.queries]
 
 
 @pytest.mark.parametrize(
@@ -352,40 +317,37 @@ class Upstream:
         (datetime(2026, 12, 31, 19, 0, tzinfo=UTC), "01.01.2027"),
     ],
 )
-async def test_fetch_asks_get_rates_for_the_day_it_is_given(
-    aiohttp_server: AiohttpServer, now: datetime, fdate: str
-) -> None:
-    upstream = Upstream(xml(GET_RATES), status(500))
-    provider = await upstream.provider(aiohttp_server, clock=lambda: MORNING)  # the day decides, not the clock
+async def test_fetch_asks_get_rates_for_the_day_it_is_given(upstream: Upstreams, now: datetime, fdate: str) -> None:
+    answer(upstream, GET, GET_RATES)
+    answer(upstream, ALL, "500")
     async with aiohttp.ClientSession() as session:
-        rates = by_code(list(await provider.fetch(session, astana_date(now))))
-    assert upstream.hits == [("/rss/get_rates.cfm", {"fdate": fdate})]
+        rates = by_code(list(await nbk(upstream).fetch(session, astana_date(now))))
+    assert upstream.fake.queries == [(GET, {"fdate": fdate})]
     assert rates["USD"].rate == 478.77
     assert {(rate.date, rate.in_force) for rate in rates.values()} == {(date(2026, 4, 1), None)}  # the document's
     assert (Nbk.name, Nbk.kind) == ("nbk", "rates")
 
 
-async def test_fetch_can_ask_for_tomorrow(aiohttp_server: AiohttpServer) -> None:
-    tomorrow = GET_RATES.replace(b"<date>01.04.2026</date>", b"<date>02.04.2026</date>")
-    upstream = Upstream(xml(tomorrow), status(500))
-    provider = await upstream.provider(aiohttp_server)
+async def test_fetch_can_ask_for_tomorrow(upstream: Upstreams) -> None:
+    answer(upstream, GET, GET_RATES.replace(b"<date>01.04.2026</date>", b"<date>02.04.2026</date>"))
+    answer(upstream, ALL, "500")
     async with aiohttp.ClientSession() as session:
-        rates = await provider.fetch(session, date(2026, 4, 2))
-    assert upstream.hits == [("/rss/get_rates.cfm", {"fdate": "02.04.2026"})]
+        rates = await nbk(upstream).fetch(session, date(2026, 4, 2))
+    assert upstream.fake.queries == [(GET, {"fdate": "02.04.2026"})]
     assert {rate.valid_on for rate in rates} == {date(2026, 4, 2)}
 
 
-async def test_the_rates_all_fallback_keeps_tomorrows_records_dated_tomorrow(aiohttp_server: AiohttpServer) -> None:
+async def test_the_rates_all_fallback_keeps_tomorrows_records_dated_tomorrow(upstream: Upstreams) -> None:
     evening = rss_doc(
         item("USD", "479.10", change="+0.33", index="<index>UP</index>", pub="02.04.2026"),
         item("EUR", "549.00", pub="02.04.2026"),
         item("LVL", "400.00", pub="31.12.2013"),
     )
-    upstream = Upstream(status(404), xml(evening))
-    provider = await upstream.provider(aiohttp_server)
+    answer(upstream, GET, "404")
+    answer(upstream, ALL, evening)
     async with aiohttp.ClientSession() as session:
-        rates = by_code(list(await provider.fetch(session, date(2026, 4, 1))))
-    assert upstream.hits == [("/rss/get_rates.cfm", {"fdate": "01.04.2026"}), ("/rss/rates_all.xml", {})]
+        rates = by_code(list(await nbk(upstream).fetch(session, date(2026, 4, 1))))
+    assert upstream.fake.queries == [(GET, {"fdate": "01.04.2026"}), (ALL, {})]
     assert rates.keys() == {"USD", "EUR"}
     assert (rates["USD"].rate, rates["USD"].change, rates["USD"].trend) == (479.10, 0.33, "up")
     assert {(rate.date, rate.in_force, rate.valid_on) for rate in rates.values()} == {
@@ -395,99 +357,71 @@ async def test_the_rates_all_fallback_keeps_tomorrows_records_dated_tomorrow(aio
 
 @pytest.mark.parametrize(
     "get_rates",
-    [status(404), html(), xml(b"<rates><title>x</title></rates>"), status(500), status(429)],
+    ["404", MAINTENANCE, b"<rates><title>x</title></rates>", "500", "429"],
     ids=["404", "html-200", "no-date", "500", "429-without-retry-after"],
 )
-async def test_fetch_falls_back_to_rates_all(aiohttp_server: AiohttpServer, get_rates: Handler) -> None:
-    upstream = Upstream(get_rates, xml(LEGACY))
-    provider = await upstream.provider(aiohttp_server)
+async def test_fetch_falls_back_to_rates_all(upstream: Upstreams, get_rates: bytes | str) -> None:
+    upstream.fake.retry_after = None
+    answer(upstream, GET, get_rates)
+    answer(upstream, ALL, LEGACY)
     async with aiohttp.ClientSession() as session:
-        rates = by_code(list(await provider.fetch(session, DAY)))
-    assert upstream.hits == [("/rss/get_rates.cfm", {"fdate": "01.04.2026"}), ("/rss/rates_all.xml", {})]
+        rates = by_code(list(await nbk(upstream).fetch(session, DAY)))
+    assert upstream.fake.queries == [(GET, {"fdate": "01.04.2026"}), (ALL, {})]
     assert rates["USD"].rate == 334.41
     assert {rate.date for rate in rates.values()} == {date(2016, 4, 18)}
 
 
-async def test_fetch_raises_the_first_error_when_both_fail(aiohttp_server: AiohttpServer) -> None:
-    upstream = Upstream(status(404), status(503, {"Retry-After": "30"}))
-    provider = await upstream.provider(aiohttp_server)
+async def test_fetch_raises_the_first_error_when_both_fail(upstream: Upstreams) -> None:
+    answer(upstream, GET, "404")
+    answer(upstream, ALL, "503")
     async with aiohttp.ClientSession() as session:
         with pytest.raises(UpstreamStatusError) as caught:
-            await provider.fetch(session, DAY)
+            await nbk(upstream).fetch(session, DAY)
     assert caught.value.status == 404
     assert not caught.value.transient
-    assert upstream.paths == ["/rss/get_rates.cfm", "/rss/rates_all.xml"]
+    assert paths(upstream) == [GET, ALL]
 
 
-async def test_fetch_raises_the_first_format_error_when_both_fail(aiohttp_server: AiohttpServer) -> None:
-    upstream = Upstream(html(), status(500))
-    provider = await upstream.provider(aiohttp_server)
+async def test_fetch_raises_the_first_format_error_when_both_fail(upstream: Upstreams) -> None:
+    answer(upstream, GET, MAINTENANCE)
+    answer(upstream, ALL, "500")
     async with aiohttp.ClientSession() as session:
         with pytest.raises(FormatError):
-            await provider.fetch(session, DAY)
-    assert upstream.paths == ["/rss/get_rates.cfm", "/rss/rates_all.xml"]
+            await nbk(upstream).fetch(session, DAY)
+    assert paths(upstream) == [GET, ALL]
 
 
-async def test_fetch_429_with_retry_after_is_raised_without_trying_rates_all(
-    aiohttp_server: AiohttpServer,
-) -> None:
-    upstream = Upstream(status(429, {"Retry-After": "120"}), xml(LEGACY))
-    provider = await upstream.provider(aiohttp_server)
+async def test_fetch_429_with_retry_after_is_raised_without_trying_rates_all(upstream: Upstreams) -> None:
+    answer(upstream, GET, "429")  # Retry-After: 120
+    answer(upstream, ALL, LEGACY)
     async with aiohttp.ClientSession() as session:
         with pytest.raises(UpstreamStatusError) as caught:
-            await provider.fetch(session, DAY)
+            await nbk(upstream).fetch(session, DAY)
     assert caught.value.status == 429
     assert caught.value.retry_after == 120.0
     assert caught.value.transient
-    assert upstream.paths == ["/rss/get_rates.cfm"]
+    assert paths(upstream) == [GET]
 
 
-def parked(release: asyncio.Event, *, declared_length: int | None) -> Handler:
-    """Headers and a first piece, then nothing until ``release``: a client that reads on hangs.
-
-    With a Content-Length the piece is tiny (only the header can tell); chunked, it is 4 KiB.
-    """
-
-    async def handle(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "text/xml"})
-        if declared_length is None:
-            response.enable_chunked_encoding()
-            first = b"<rates>" + b" " * 4089
-        else:
-            response.content_length = declared_length
-            first = b"<rates>"
-        await response.prepare(request)
-        await response.write(first)
-        await release.wait()
-        return response
-
-    return handle
-
-
-@pytest.mark.parametrize("declared_length", [10_000_000, None], ids=["content-length", "chunked"])
-async def test_fetch_over_the_cap_is_refused_without_reading_the_body(
-    aiohttp_server: AiohttpServer, declared_length: int | None
-) -> None:
-    release = asyncio.Event()
-    upstream = Upstream(parked(release, declared_length=declared_length), status(404))
-    provider = await upstream.provider(aiohttp_server, max_bytes=1024)
-    try:
-        async with aiohttp.ClientSession() as session:
-            # waiting for the rest would end in the timeout instead (UpstreamUnavailable): the rest never comes
-            with pytest.raises(ResponseTooLarge):
-                await provider.fetch(session, DAY)
-        assert not release.is_set()  # refused while the server still held the rest back
-    finally:
-        release.set()
-    assert upstream.paths == ["/rss/get_rates.cfm", "/rss/rates_all.xml"]
-
-
-async def test_fetch_over_the_cap_content_length_whole_body(aiohttp_server: AiohttpServer) -> None:
-    upstream = Upstream(xml(GET_RATES), status(404))
-    provider = await upstream.provider(aiohttp_server, max_bytes=len(GET_RATES) - 1)
+@pytest.mark.parametrize("fault", ["overlong", "parked"], ids=["content-length", "chunked"])
+async def test_fetch_over_the_cap_is_refused_without_reading_the_body(upstream: Upstreams, fault: str) -> None:
+    """The fake sends headers and a first piece, then holds the rest until ``release``: only the declared length
+    (overlong) or the first 4 KiB (parked) can tell, and waiting for the rest would end in the timeout instead."""
+    answer(upstream, GET, fault)
+    answer(upstream, ALL, "404")
     async with aiohttp.ClientSession() as session:
         with pytest.raises(ResponseTooLarge):
-            await provider.fetch(session, DAY)
+            await nbk(upstream, max_bytes=1024).fetch(session, DAY)
+    assert not upstream.fake.release.is_set()  # refused while the server still held the rest back
+    assert paths(upstream) == [GET, ALL]
+
+
+async def test_fetch_over_the_cap_content_length_whole_body(upstream: Upstreams) -> None:
+    answer(upstream, GET, GET_RATES)
+    answer(upstream, ALL, "404")
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(ResponseTooLarge):
+            await nbk(upstream, max_bytes=len(GET_RATES) - 1).fetch(session, DAY)
 
 
 def test_config_defaults() -> None:

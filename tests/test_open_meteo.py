@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
-from pytest_aiohttp import AiohttpServer
 
-from providers.base import FormatError, Location, Temperature, UpstreamStatusError
+from providers.base import Location, Temperature
+from providers.errors import FormatError, UpstreamStatusError
 from providers.open_meteo import COMMERCIAL_BASE_URL, DEFAULT_BASE_URL, Config, OpenMeteo, parse
+from tests.conftest import Upstreams
 
-# crafted from the formats in upstreams.md section 2 (grid-cell coordinates, not the requested ones)
+# crafted in Open-Meteo's format as providers/open_meteo.py describes it (grid-cell coordinates, not the requested ones)
 SAMPLES = Path(__file__).parent / "samples" / "open_meteo"
 ONE = (SAMPLES / "crafted_current_one_city.json").read_bytes()  # Almaty, 19.6, 14:15 local, +5
 TWO = (SAMPLES / "crafted_current_two_cities.json").read_bytes()  # astana -0.0, almaty 19.6 (location_id 1)
@@ -228,47 +228,23 @@ def test_endpoint_switches_to_the_customer_host_only_with_a_key_on_the_default_b
     assert (config.interval, config.stale_seconds, config.api_key) == (900, 1800, None)
 
 
-# --- the fetch over loopback HTTP ----------------------------------------------------------------
+# --- the fetch over loopback HTTP, from the one fake upstream (tests/fakes.py) -------------------
 
-Handler = Callable[[web.Request], Awaitable[web.Response]]
-
-
-def answer(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Handler:
-    async def handle(request: web.Request) -> web.Response:
-        return web.Response(status=status, body=body, headers=headers, content_type="application/json", charset="utf-8")
-
-    return handle
+FORECAST = "/v1/forecast"
 
 
-class Upstream:
-    def __init__(self, respond: Handler) -> None:
-        self.requests: list[web.Request] = []
-        self.respond = respond
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.requests.append(request)
-        return await self.respond(request)
-
-    async def provider(
-        self, aiohttp_server: AiohttpServer, locations: list[Location], api_key: str | None = None
-    ) -> OpenMeteo:
-        app = web.Application()
-        app.router.add_get("/v1/forecast", self.handle)
-        server = await aiohttp_server(app)
-        config = Config(base_url=f"http://{server.host}:{server.port}", timeout=5, api_key=api_key)
-        return OpenMeteo(config, locations, lambda: SLOT)
+def provider(upstream: Upstreams, locations: list[Location], api_key: str | None = None) -> OpenMeteo:
+    config = Config(base_url=upstream.url, timeout=5, api_key=api_key)
+    return OpenMeteo(config, locations, lambda: SLOT)
 
 
-async def test_fetch_sends_one_request_for_all_cities(aiohttp_server: AiohttpServer) -> None:
-    three = variant(TWO, lambda d: d.append({**d[1], "location_id": 2}))
-    upstream = Upstream(answer(three))
-    provider = await upstream.provider(aiohttp_server, [ASTANA, ALMATY, SYDNEY])
+async def test_fetch_sends_one_request_for_all_cities(upstream: Upstreams) -> None:
+    upstream.fake.body["open_meteo"] = variant(TWO, lambda d: d.append({**d[1], "location_id": 2}))
     async with aiohttp.ClientSession() as session:
-        records = await provider.fetch(session, SLOT.date())
+        records = await provider(upstream, [ASTANA, ALMATY, SYDNEY]).fetch(session, SLOT.date())
 
     assert [r.city for r in records] == ["astana", "almaty", "sydney"]
-    assert len(upstream.requests) == 1
-    query = upstream.requests[0].query
+    (query,) = upstream.fake.asked(FORECAST)
     assert query["latitude"] == "51.1801,43.2565,-33.8688"
     assert query["longitude"] == "71.446,76.9285,151.2093"
     for value in (*query["latitude"].split(","), *query["longitude"].split(",")):
@@ -279,59 +255,54 @@ async def test_fetch_sends_one_request_for_all_cities(aiohttp_server: AiohttpSer
     assert (OpenMeteo.name, OpenMeteo.kind) == ("open_meteo", "weather")
 
 
-async def test_fetch_one_city_reads_the_bare_object(aiohttp_server: AiohttpServer) -> None:
-    upstream = Upstream(answer(ONE))
-    provider = await upstream.provider(aiohttp_server, [ALMATY])
+async def test_fetch_one_city_reads_the_bare_object(upstream: Upstreams) -> None:
+    upstream.fake.body["open_meteo"] = ONE
     async with aiohttp.ClientSession() as session:
-        records = await provider.fetch(session, SLOT.date())
+        records = await provider(upstream, [ALMATY]).fetch(session, SLOT.date())
     assert records == [Temperature(city="almaty", temperature=19.6, observed_at=SLOT, cadence=900)]
-    assert upstream.requests[0].query["latitude"] == "43.2565"
+    assert upstream.fake.asked(FORECAST)[0]["latitude"] == "43.2565"
 
 
-async def test_fetch_sends_the_api_key_when_configured(aiohttp_server: AiohttpServer) -> None:
-    upstream = Upstream(answer(TWO))
-    provider = await upstream.provider(aiohttp_server, [ASTANA, ALMATY], api_key="s3cret")
+async def test_fetch_sends_the_api_key_when_configured(upstream: Upstreams) -> None:
+    upstream.fake.body["open_meteo"] = TWO
     async with aiohttp.ClientSession() as session:
-        await provider.fetch(session, SLOT.date())
-    assert upstream.requests[0].query["apikey"] == "s3cret"
+        await provider(upstream, [ASTANA, ALMATY], api_key="s3cret").fetch(session, SLOT.date())
+    assert upstream.fake.asked(FORECAST)[0]["apikey"] == "s3cret"
 
 
-async def test_fetch_400_is_a_permanent_status_error(aiohttp_server: AiohttpServer) -> None:
-    upstream = Upstream(answer(ERROR_400, status=400))
-    provider = await upstream.provider(aiohttp_server, [ASTANA, ALMATY])
+async def test_fetch_400_is_a_permanent_status_error(upstream: Upstreams) -> None:
+    upstream.fake.fault["open_meteo"] = "400"
     async with aiohttp.ClientSession() as session:
         with pytest.raises(UpstreamStatusError) as caught:
-            await provider.fetch(session, SLOT.date())
+            await provider(upstream, [ASTANA, ALMATY]).fetch(session, SLOT.date())
     assert caught.value.status == 400
     assert not caught.value.transient
     assert caught.value.retry_after is None
 
 
-async def test_fetch_429_is_transient_with_retry_after(aiohttp_server: AiohttpServer) -> None:
-    upstream = Upstream(answer(ERROR_429, status=429, headers={"Retry-After": "60"}))
-    provider = await upstream.provider(aiohttp_server, [ASTANA, ALMATY])
+async def test_fetch_429_is_transient_with_retry_after(upstream: Upstreams) -> None:
+    upstream.fake.fault["open_meteo"] = "429"
+    upstream.fake.retry_after = "60"
     async with aiohttp.ClientSession() as session:
         with pytest.raises(UpstreamStatusError) as caught:
-            await provider.fetch(session, SLOT.date())
+            await provider(upstream, [ASTANA, ALMATY]).fetch(session, SLOT.date())
     assert caught.value.status == 429
     assert caught.value.transient
     assert caught.value.retry_after == 60.0
 
 
-async def test_fetch_midstream_error_in_a_200_is_a_format_error(aiohttp_server: AiohttpServer) -> None:
-    upstream = Upstream(answer(MIDSTREAM))
-    provider = await upstream.provider(aiohttp_server, [ASTANA, ALMATY])
+async def test_fetch_midstream_error_in_a_200_is_a_format_error(upstream: Upstreams) -> None:
+    upstream.fake.body["open_meteo"] = MIDSTREAM
     async with aiohttp.ClientSession() as session:
         with pytest.raises(FormatError):
-            await provider.fetch(session, SLOT.date())
+            await provider(upstream, [ASTANA, ALMATY]).fetch(session, SLOT.date())
 
 
-async def test_fetch_a_400_digit_temperature_is_a_format_error(aiohttp_server: AiohttpServer) -> None:
-    upstream = Upstream(answer(variant(ONE, set_current(temperature_2m=10**400))))
-    provider = await upstream.provider(aiohttp_server, [ALMATY])
+async def test_fetch_a_400_digit_temperature_is_a_format_error(upstream: Upstreams) -> None:
+    upstream.fake.body["open_meteo"] = variant(ONE, set_current(temperature_2m=10**400))
     async with aiohttp.ClientSession() as session:
         with pytest.raises(FormatError):
-            await provider.fetch(session, SLOT.date())
+            await provider(upstream, [ALMATY]).fetch(session, SLOT.date())
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from providers.base import FormatError, Location
+from providers.base import Location
+from providers.errors import FormatError
 from providers.open_meteo_air import Config, OpenMeteoAir, parse
 from tests.conftest import FakeClock, Upstreams
 

@@ -26,7 +26,8 @@ from ticker.render.query import QueryError, default_query, parse_query
 from ticker.run.app import create_app
 from ticker.settings import Settings
 from ticker.web.appkeys import REFRESHER
-from ticker.web.openapi import _ALTERNATES, spec
+from ticker.web.openapi import spec
+from ticker.web.openapi_parameters import ALTERNATES
 
 MODELS: dict[str, Any] = {"/v1/ticker": Ticker, "/v1/rates": Rates, "/v1/weather": Weather, "/readyz": Readiness}
 
@@ -141,7 +142,7 @@ def test_the_case_alternates_are_every_character_that_folds_onto_an_ascii_letter
         for cp in range(128, sys.maxunicode + 1)
         if any(len(f) == 1 and f in string.ascii_letters for f in (chr(cp).upper(), chr(cp).lower()))
     }
-    assert folding == set(_ALTERNATES)
+    assert folding == set(ALTERNATES)
 
 
 def _pattern(document: dict[str, Any], name: str) -> str:

@@ -278,3 +278,15 @@ async def test_cli_fetch_exits_1_when_one_item_is_not_current(live_upstream: Ups
     assert (weather["almaty"]["temperature"], weather["almaty"]["stale"]) == (None, True)
     assert "not every configured item is current" in err
     assert "Traceback" not in err
+
+
+async def test_an_api_replica_never_fetches_even_with_its_scheduler_on(
+    start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams, redis_url: str
+) -> None:
+    """README: TICKER_ROLE `api` serves and never fetches. A process that fetches starts its first runs at
+    start-up (the scheduler pokes the refresher at once); an api replica starts none, now or later."""
+    client = await start_app(make_settings(role="api", redis_url=redis_url), schedule=True)
+    fetching = [task.get_name() for task in asyncio.all_tasks() if task.get_name().startswith("ticker-fetch-")]
+    assert fetching == []
+    assert (await client.get("/healthz")).status == 200
+    assert sum(upstream.fake.hits.values()) == 0

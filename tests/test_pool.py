@@ -27,10 +27,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.conftest import Upstreams
+from tests.conftest import SettingsFactory, Upstreams
 from tests.redis_proc import free_port
 from tests.test_stream import next_event
 from ticker.run.cli import SHUTDOWN_TIMEOUT
+from ticker.run.pool import options
 
 ROOT = Path(__file__).resolve().parent.parent
 PID = re.compile(r'^ticker_process_info\{pid="(\d+)"\} 1\.0$', re.MULTILINE)
@@ -402,3 +403,17 @@ async def test_a_single_process_never_imports_gunicorn(live_upstream: Upstreams)
             await proc.wait()
     assert proc.returncode == 0, err.decode()
     assert json.loads(out.decode().strip().splitlines()[-1]) == []
+
+
+def test_the_pool_replaces_workers_at_staggered_counts_and_drains_within_five_seconds(
+    make_settings: SettingsFactory,
+) -> None:
+    """README: a worker is replaced after about TICKER_MAX_REQUESTS requests, "plus up to a tenth more at random so
+    the workers do not all go at once; 0: never"; SIGTERM drains every worker "and exit 0 within 5 s" (gunicorn
+    kills a worker still running ``graceful_timeout`` after the signal)."""
+    staggered = options(make_settings(max_requests=1000), workers=2)
+    assert (staggered["max_requests"], staggered["max_requests_jitter"]) == (1000, 100)
+    never = options(make_settings(), workers=2)
+    assert (never["max_requests"], never["max_requests_jitter"]) == (0, 0)  # gunicorn: 0 replaces no worker
+    graceful = staggered["graceful_timeout"]
+    assert isinstance(graceful, int) and 0 < graceful <= 5

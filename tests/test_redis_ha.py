@@ -23,7 +23,8 @@ from tests.test_replicas import converge, etags, run_due_everywhere
 from tests.test_store import T0, TODAY, rate, status, value_of
 from ticker.store.connect import connect
 from ticker.store.redis_backend import CHANNEL, PREFIX, RedisBackend
-from ticker.store.store import RESYNC, Store
+from ticker.store.shared import RESYNC
+from ticker.store.store import Store
 from ticker.web.appkeys import REFRESHER, STORE
 
 SERVICE = "mymaster"

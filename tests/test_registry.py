@@ -12,7 +12,8 @@ import pytest
 from pytest_aiohttp import AiohttpServer
 
 from providers import REGISTRY, names_of
-from providers.base import Kind, Location, Provider, SourceConfig
+from providers.base import Kind, Location, Provider
+from providers.source_config import SourceConfig
 from tests.conftest import START
 from tests.fakes import Upstream
 from ticker.fetch.sources import build_providers

@@ -33,7 +33,8 @@ def test_the_wheel_holds_both_packages_and_the_widget_but_no_tests(tmp_path: Pat
         (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
         scripts = configparser.ConfigParser()
         scripts.read_string(archive.read(entry_points).decode())
-    assert {"ticker/run/app.py", "ticker/run/cli.py", "ticker/static/widget.js", "ticker/static/index.html"} <= names
+    assert {"ticker/run/app.py", "ticker/run/cli.py", "ticker/static/widget.js", "ticker/static/widget-history.js",
+            "ticker/static/index.html", "ticker/render/words.json"} <= names  # fmt: skip
     providers = {n for n in names if n.startswith("providers/") and n.endswith(".py")}
     assert {"providers/__init__.py", "providers/base.py", "providers/nbk.py", "providers/cbr.py"} <= providers
     assert not [n for n in names if n.startswith(("tests/", "bench/", "scripts/")) or "/tests/" in n]

@@ -117,11 +117,17 @@ def test_stale_after(monkeypatch: pytest.MonkeyPatch) -> None:
             "rediss+cluster://cfg.example.cache.amazonaws.com:6379",
             "rediss+cluster://cfg.example.cache.amazonaws.com:6379",
         ),
+        # the TLS parameters of docs/deploy.md, in every rediss form
+        ("rediss://h:6380/0?ssl_ca_certs=/ca.pem&ssl_cert_reqs=required", None),
+        ("rediss+sentinel://s1:26379/mymaster?ssl_ca_certs=/ca.pem&ssl_certfile=/c.pem&ssl_keyfile=/k.pem", None),
+        ("rediss+cluster://n1:7000,n2:7000?ssl_ca_certs=/ca.pem&ssl_certfile=/c.pem&ssl_keyfile=/k.pem", None),
+        ("rediss+cluster://n1:7000?ssl_cert_reqs=none", None),
+        ("unix:///run/redis/redis.sock?db=2&password=pw", None),
     ],
 )
 def test_redis_url_accepted(monkeypatch: pytest.MonkeyPatch, value: str, expected: str | None) -> None:
     monkeypatch.setenv("TICKER_REDIS_URL", value)
-    assert Settings().redis_url == expected
+    assert Settings().redis_url == (expected or value or None)
 
 
 @pytest.mark.parametrize(
@@ -140,6 +146,14 @@ def test_redis_url_accepted(monkeypatch: pytest.MonkeyPatch, value: str, expecte
         ("redis+cluster://n1:7000/0", "takes no path"),
         ("redis+cluster://n1:port", "expected host:port"),
         ("rediss+cluster://", "expected host:port"),
+        # a query string is understood or refused, never part of a service name
+        ("redis+sentinel://s1:26379/mymaster?ssl_cert_reqs=none", "ssl_cert_reqs is a TLS parameter"),
+        ("rediss+sentinel://s1:26379/mymaster?ssl_cert_reqz=none", "unknown query parameter 'ssl_cert_reqz'"),
+        ("rediss+cluster://n1:7000?socket_timeout=5", "unknown query parameter 'socket_timeout'"),
+        ("rediss+cluster://n1:7000?db=1", "unknown query parameter 'db'"),
+        ("redis://h:6379/0?ssl_ca_certs=/ca.pem", "needs rediss://"),
+        ("rediss://h:6380/0?ssl_cert_reqs=maybe", "ssl_cert_reqs must be one of none, optional, required"),
+        ("rediss://h:6380/0?ssl_ca_certs=", "ssl_ca_certs is empty"),
     ],
 )
 def test_redis_url_rejected(monkeypatch: pytest.MonkeyPatch, value: str, reason: str) -> None:
@@ -150,17 +164,20 @@ def test_redis_url_rejected(monkeypatch: pytest.MonkeyPatch, value: str, reason:
 
 
 def test_redis_urls_parse_into_hosts_service_and_credentials() -> None:
-    from ticker.redis_url import parse
+    from ticker.redis_url import parse_redis_url
 
-    target = parse("rediss+sentinel://me:p%40ss@10.0.0.1:26379,[::1]:26380/mymaster/3")
+    target = parse_redis_url("rediss+sentinel://me:p%40ss@10.0.0.1:26379,[::1]:26380/mymaster/3")
     assert (target.mode, target.tls, target.service, target.db) == ("sentinel", True, "mymaster", 3)
     assert target.hosts == (("10.0.0.1", 26379), ("::1", 26380))
     assert (target.username, target.password) == ("me", "p@ss")
-    target = parse("redis+cluster://:pw@n1:7000")
+    target = parse_redis_url("redis+cluster://:pw@n1:7000")
     assert (target.mode, target.tls, target.hosts, target.username, target.password) == (
         "cluster", False, (("n1", 7000),), None, "pw"
     )  # fmt: skip
-    assert parse("redis://127.0.0.1:6379/0").mode == "single"
+    assert parse_redis_url("redis://127.0.0.1:6379/0").mode == "single"
+    target = parse_redis_url("rediss+sentinel://s1:26379/my%2Fmaster/1?ssl_ca_certs=/etc/ca.pem&ssl_cert_reqs=required")
+    assert (target.service, target.db) == ("my/master", 1)
+    assert target.tls_options == (("ssl_ca_certs", "/etc/ca.pem"), ("ssl_cert_reqs", "required"))
 
 
 # --- errors name the variable -----------------------------------------------------------------------

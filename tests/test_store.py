@@ -21,7 +21,8 @@ from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
 from tests.redis_proc import RedisProcess
 from ticker.state import Entries, Entry, SourceStatus
 from ticker.store.redis_backend import RedisBackend
-from ticker.store.store import RESYNC, Store, StoreError
+from ticker.store.shared import LOST, RESYNC, StoreError
+from ticker.store.store import Store
 from ticker.web.appkeys import REFRESHER, STORE
 
 T0 = datetime(2026, 4, 1, 10, 0, tzinfo=UTC)  # 15:00 in Astana
@@ -473,6 +474,8 @@ async def test_backend_resyncs_after_a_reconnect(own_redis: RedisProcess) -> Non
         async with asyncio.timeout(20):
             assert await anext(updates) == RESYNC
             own_redis.restart()  # the subscription is lost; whatever was announced meanwhile is unknown
+            lost = await anext(updates)
+            assert lost.startswith(LOST) and "redis: " in lost  # said once, with why
             assert await anext(updates) == RESYNC
             await backend.write("nbk", rate(478.77, T0), [])
             assert await anext(updates) == "data:nbk"  # and it listens again
@@ -540,3 +543,15 @@ async def test_backend_raises_store_error_when_redis_is_gone(own_redis: RedisPro
             await backend.release("k", "a")
     finally:
         await backend.close()
+
+
+async def test_the_store_says_why_it_is_unreachable_with_the_password_masked(own_redis: RedisProcess) -> None:
+    own_redis.stop()
+    store = Store(RedisBackend(f"redis://ticker:hunter2@127.0.0.1:{own_redis.port}/0"))
+    try:
+        assert store.reason is None
+        await store.reload()
+        assert store.reason is not None and store.reason.startswith("store unreachable, serving from memory: redis: ")
+        assert "hunter2" not in store.reason
+    finally:
+        await store.close()

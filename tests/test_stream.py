@@ -33,7 +33,10 @@ async def next_event(resp: aiohttp.ClientResponse) -> dict[str, str]:
     """Read one SSE block (up to a blank line) into its fields; comments are kept under ':'."""
     fields: dict[str, str] = {}
     while True:
-        line = (await asyncio.wait_for(resp.content.readline(), 10)).decode().rstrip("\n")
+        raw = await asyncio.wait_for(resp.content.readline(), 10)
+        if not raw:  # the server ended the stream: a test waiting for an event fails here, never loops on
+            raise EOFError(f"the stream ended before a whole event; read so far: {fields}")
+        line = raw.decode().rstrip("\n")
         if not line:
             if fields:
                 return fields

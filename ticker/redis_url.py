@@ -4,6 +4,10 @@
 ``redis+sentinel://[[user]:password@]h:p[,h:p...]/service[/db]``   Sentinels, asked for the primary
 ``redis+cluster://[[user]:password@]h:p[,h:p...]``                 a Redis Cluster, from seed nodes
 (``rediss+sentinel://`` and ``rediss+cluster://``: TLS). The password is the data nodes'.
+
+Every ``rediss`` form takes the same TLS query parameters (TLS_PARAMS: a CA file, a client certificate and key,
+``ssl_cert_reqs``); ``redis://``, ``rediss://`` and ``unix://`` also take redis-py's ``db``, ``username`` and
+``password``. Any other query parameter is an error, never part of a host or a service name.
 ``ticker.store.connect`` builds the client from a parsed ``Target``.
 """
 
@@ -12,13 +16,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 SINGLE = ("redis://", "rediss://", "unix://")
 SENTINEL = ("redis+sentinel://", "rediss+sentinel://")
 CLUSTER = ("redis+cluster://", "rediss+cluster://")
 MASK = "***"
-# scheme://user:PASSWORD@host: the password runs to the LAST "@" before the path, as redis-py and ``parse`` read
+TLS_PARAMS = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs")
+SINGLE_PARAMS = ("db", "username", "password")  # redis-py's own, for one server
+CERT_REQS = ("none", "optional", "required")
+# scheme://user:PASSWORD@host: the password runs to the LAST "@" before the path, as redis-py and parse_redis_url read
 # it (a password may hold an unescaped "@"); and ?password=PASSWORD, redis-py's other way (unix:// has no other)
 _URL_PASSWORD = re.compile(r"(//[^/@:\s]*:)[^/\s]*@")
 _QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#\s\"']*", re.IGNORECASE)
@@ -34,6 +41,7 @@ class Target:
     username: str | None = None
     password: str | None = None
     tls: bool = False
+    tls_options: tuple[tuple[str, str], ...] = ()  # (TLS_PARAMS name, value) as given in the query
 
 
 def mask_url_passwords(text: str) -> str:
@@ -41,16 +49,19 @@ def mask_url_passwords(text: str) -> str:
     return _QUERY_PASSWORD.sub(rf"\g<1>{MASK}", _URL_PASSWORD.sub(rf"\g<1>{MASK}@", text))
 
 
-def parse(url: str) -> Target:
+def parse_redis_url(url: str) -> Target:
     """Raise ValueError with a message fit for the operator on anything malformed."""
-    if url.startswith(SINGLE):
-        return Target("single", url)
-    if not url.startswith(SENTINEL + CLUSTER):
+    if not url.startswith(SINGLE + SENTINEL + CLUSTER):
         raise ValueError(
             "must start with redis://, rediss://, unix://, redis+sentinel://, rediss+sentinel://, "
             "redis+cluster:// or rediss+cluster://"
         )
     scheme, _, rest = url.partition("://")
+    rest, _, query = rest.partition("?")
+    tls = scheme.startswith("rediss")
+    options = _query(scheme, query, tls)
+    if url.startswith(SINGLE):
+        return Target("single", url, tls=tls, tls_options=options)
     mode: Literal["sentinel", "cluster"] = "sentinel" if scheme.endswith("+sentinel") else "cluster"
     netloc, _, path = rest.partition("/")
     username = password = None
@@ -75,7 +86,26 @@ def parse(url: str) -> Target:
             db = int(parts[1])
     elif parts:
         raise ValueError(f"{scheme}:// takes no path (a cluster has database 0 only), got /{path}")
-    return Target(mode, url, hosts, service, db, username, password, scheme.startswith("rediss"))
+    return Target(mode, url, hosts, service, db, username, password, tls, options)
+
+
+def _query(scheme: str, query: str, tls: bool) -> tuple[tuple[str, str], ...]:
+    """The TLS options in ``query``; ValueError on a parameter that is not understood here."""
+    allowed = [*(TLS_PARAMS if tls else ()), *(SINGLE_PARAMS if scheme + "://" in SINGLE else ())]
+    options = []
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name in TLS_PARAMS and not tls:
+            raise ValueError(f"{name} is a TLS parameter: it needs {scheme.replace('redis', 'rediss', 1)}://")
+        if name not in allowed:
+            listed = ", ".join(allowed) or "none"
+            raise ValueError(f"unknown query parameter {name!r} for {scheme}:// (allowed: {listed})")
+        if not value:
+            raise ValueError(f"{name} is empty")
+        if name == "ssl_cert_reqs" and value not in CERT_REQS:
+            raise ValueError(f"ssl_cert_reqs must be one of {', '.join(CERT_REQS)}, got {value!r}")
+        if name in TLS_PARAMS:
+            options.append((name, value))
+    return tuple(options)
 
 
 def _host_port(part: str) -> tuple[str, int]:

@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from providers import REGISTRY, names_of
-from providers.base import Kind, Location, SourceConfig
+from providers.base import Kind, Location
 from providers.nbk import PUBLISHED as NBK_CURRENCIES
-from ticker.redis_url import mask_url_passwords
-from ticker.redis_url import parse as parse_redis_url
+from providers.source_config import SourceConfig
+from ticker.redis_url import mask_url_passwords, parse_redis_url
 
 ENV_PREFIX = "TICKER_"
 SECTIONS = (*REGISTRY, "cross_check", "history", "air")  # the nested sections (TICKER_NBK__INTERVAL), one per provider
@@ -49,7 +49,7 @@ class City(BaseModel):
         return Location(id=self.id, latitude=self.latitude, longitude=self.longitude)
 
 
-class CrossCheck(BaseModel):
+class CrossCheckSettings(BaseModel):
     """Each primary rate against the CBR cross rate for the same date."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -57,7 +57,7 @@ class CrossCheck(BaseModel):
     tolerance: float = Field(default=0.05, gt=0, lt=1, description="|primary / cross - 1| above this is a warning")
 
 
-class History(BaseModel):
+class HistorySettings(BaseModel):
     """The backfill of NBK's official rates (TICKER_HISTORY__DAYS, TICKER_HISTORY__RATE)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -66,7 +66,7 @@ class History(BaseModel):
     rate: float = Field(default=2, gt=0, le=1000, description="backfill requests per second to NBK, at most")
 
 
-class Air(BaseModel):
+class AirSettings(BaseModel):
     """How air quality is shown (TICKER_AIR__INDEX); which sources fetch it is TICKER_AIR_SOURCES."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -136,9 +136,9 @@ class _Settings(BaseSettings):
     fetch_attempts: int = Field(default=3, ge=1, le=10)
     breaker_cooldown: float = Field(default=30, ge=0, le=3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    cross_check: CrossCheck = Field(default_factory=CrossCheck)
-    history: History = Field(default_factory=History)
-    air: Air = Field(default_factory=Air)
+    cross_check: CrossCheckSettings = Field(default_factory=CrossCheckSettings)
+    history: HistorySettings = Field(default_factory=HistorySettings)
+    air: AirSettings = Field(default_factory=AirSettings)
 
     @field_validator("currencies", "rate_sources", "weather_sources", "air_sources", "cors_origins", mode="before")
     @classmethod

@@ -12,7 +12,8 @@ from datetime import date
 
 import aiohttp
 
-from providers.base import Provider, ProviderError, Record
+from providers.base import Provider, Record
+from providers.errors import ProviderError
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import aiohttp
 
-from providers.base import ProviderError
+from providers.errors import ProviderError
 from providers.nbk import Nbk
 from ticker.clock import Clock, astana_date
 from ticker.fetch.refresh import Refresher

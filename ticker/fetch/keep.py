@@ -8,7 +8,8 @@ import logging
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from providers.base import FormatError, Rate, Record
+from providers.base import Rate, Record
+from providers.errors import FormatError
 from ticker.clock import astana_date
 from ticker.fetch.validate import Validator
 from ticker.policy import Policy

@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from providers.base import ProviderError, Record
+from providers.base import Record
+from providers.errors import ProviderError
 from ticker.policy import Policy
 from ticker.store.store import Store
 

@@ -19,7 +19,8 @@ from typing import Literal
 
 import aiohttp
 
-from providers.base import FormatError, Provider, ProviderError, Rate, Record
+from providers.base import Provider, Rate, Record
+from providers.errors import FormatError, ProviderError
 from ticker.clock import Clock, astana_date
 from ticker.fetch.attempts import RetryPolicy as RetryPolicy  # re-exported: callers build runs with it
 from ticker.fetch.attempts import fetch_with_retries

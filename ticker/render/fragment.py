@@ -1,9 +1,11 @@
 """The strip as an HTML fragment for server-side includes (GET /v1/ticker.html).
 
 One root element, no script, no style, no external resource: only text, inline characters as icons (each with
-``role="img"``, an ``aria-label`` and a ``title`` in the asked language) and the attribution links the data's
-terms require, for the sources actually shown. Every text is escaped here, so a site includes the bytes as they
-are. Class names (all prefixed ``ticker-``) are the styling contract:
+``role="img"`` and an ``aria-label`` in the asked language, words from words.json as the widget's) and the
+attribution links the data's terms require, for the sources actually shown. A value that is not current, or
+missing, says so in a word screen readers read as well as sighted readers see (``ticker-note``). Every text is
+escaped here, so a site includes the bytes as they are. Class names (all prefixed ``ticker-``) are the styling
+contract:
 
     ticker-strip                      the root
     ticker-item [ticker-stale]        one city or one currency; ticker-stale when its value is not current
@@ -13,57 +15,36 @@ are. Class names (all prefixed ``ticker-``) are the styling contract:
     ticker-trend ticker-up|ticker-down|ticker-flat
     ticker-air ticker-aqi-<category>  a city's air quality, after its temperature (category: good, moderate, ...)
     ticker-aqi-index, ticker-aqi, ticker-aqi-category   "AQI", "152" and the category in words ("Unhealthy")
+    ticker-note                       "not current" or "no data", in words, inside a ticker-stale item
     ticker-attribution                the data credits, with links
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from html import escape
-from typing import NamedTuple
 
 from providers.base import Condition, Trend
 from ticker.models import AirItem, RateItem, WeatherItem
-from ticker.render.textline import LABEL, amount, degrees, one_line
+from ticker.render.textline import LABEL, MISSING, amount, degrees, one_line
+from ticker.render.words import WORDS
 
-
-class Credit(NamedTuple):
-    url: str
-    text: dict[str, str]  # lang -> the credit's words; the link is the whole credit
-
-
-# the terms: Open-Meteo and MET Norway are CC BY 4.0 (Open-Meteo suggests "Weather data by Open-Meteo.com" linking
-# https://open-meteo.com/; MET asks for credit to "MET Norway"); the central banks are credited as the rates' source
-CREDITS: dict[str, Credit] = {
-    "open_meteo": Credit(
-        "https://open-meteo.com/",
-        {"en": "Weather data by Open-Meteo.com", "ru": "Погода: Open-Meteo.com", "kk": "Ауа райы: Open-Meteo.com"},
-    ),
-    "met_no": Credit(
-        "https://api.met.no/",
-        {"en": "Weather data by MET Norway", "ru": "Погода: MET Norway", "kk": "Ауа райы: MET Norway"},
-    ),
-    "open_meteo_air": Credit(
-        "https://open-meteo.com/",
-        {
-            "en": "Air quality: CAMS via Open-Meteo",
-            "ru": "Качество воздуха: CAMS через Open-Meteo",
-            "kk": "Ауа сапасы: CAMS, Open-Meteo арқылы",
-        },
-    ),
-    "nbk": Credit(
-        "https://nationalbank.kz/",
-        {
-            "en": "Rates: National Bank of Kazakhstan",
-            "ru": "Курсы: Национальный Банк Казахстана",
-            "kk": "Бағамдар: Қазақстан Ұлттық Банкі",
-        },
-    ),
-    "cbr": Credit(
-        "https://www.cbr.ru/",
-        {"en": "Rates: Bank of Russia", "ru": "Курсы: Банк России", "kk": "Бағамдар: Ресей Банкі"},
-    ),
+CREDIT_URLS = {
+    "open_meteo": "https://open-meteo.com/",
+    "met_no": "https://api.met.no/",
+    "open_meteo_air": "https://open-meteo.com/",
+    "nbk": "https://nationalbank.kz/",
+    "cbr": "https://www.cbr.ru/",
 }
+
+
+def credit_text(source: str, lang: str) -> str:
+    """The terms: Open-Meteo and MET Norway are CC BY 4.0 (Open-Meteo suggests "Weather data by Open-Meteo.com"
+    linking https://open-meteo.com/; MET asks for credit to "MET Norway"); the central banks as the rates' source."""
+    words = WORDS[lang]
+    return f"{words['rates']} {words[source + '_name']}" if source in ("nbk", "cbr") else words[source]
+
 
 ICONS: dict[Condition, str] = {
     "clear": "\u2600",  # ☀
@@ -76,75 +57,60 @@ ICONS: dict[Condition, str] = {
     "showers": "\u2614",  # ☔
     "thunderstorm": "\u26c8",  # ⛈
 }
-CONDITION_WORDS: dict[str, dict[Condition, str]] = {
-    "en": {
-        "clear": "Clear", "partly_cloudy": "Partly cloudy", "overcast": "Overcast", "fog": "Fog",
-        "drizzle": "Drizzle", "rain": "Rain", "snow": "Snow", "showers": "Showers", "thunderstorm": "Thunderstorm",
-    },
-    "ru": {
-        "clear": "Ясно", "partly_cloudy": "Переменная облачность", "overcast": "Пасмурно", "fog": "Туман",
-        "drizzle": "Морось", "rain": "Дождь", "snow": "Снег", "showers": "Ливень", "thunderstorm": "Гроза",
-    },
-    "kk": {
-        "clear": "Ашық", "partly_cloudy": "Ішінара бұлтты", "overcast": "Бұлыңғыр", "fog": "Тұман",
-        "drizzle": "Сіркіреме", "rain": "Жаңбыр", "snow": "Қар", "showers": "Нөсер", "thunderstorm": "Найзағай",
-    },
-}  # fmt: skip
 TRENDS: dict[Trend, str] = {"up": "\u25b2", "down": "\u25bc", "flat": "="}  # ▲ ▼ =
-TREND_WORDS: dict[str, dict[Trend, str]] = {
-    "en": {"up": "up", "down": "down", "flat": "unchanged"},
-    "ru": {"up": "рост", "down": "снижение", "flat": "без изменений"},
-    "kk": {"up": "өсті", "down": "төмендеді", "flat": "өзгеріссіз"},
-}
-STALE_WORDS = {"en": "not current", "ru": "устарело", "kk": "ескірген"}
-LABELS = {"en": "Exchange rates and weather", "ru": "Курсы валют и погода", "kk": "Валюта бағамы және ауа райы"}
 
 
-def _icon(kind: str, value: str, symbol: str, label: str) -> str:
-    label = escape(label)
-    return (
-        f'<span class="ticker-{kind} ticker-{kind}-{escape(value)}" role="img" aria-label="{label}" '
-        f'title="{label}">{symbol}</span>'
-    )
+def _icon(classes: str, symbol: str, label: str) -> str:
+    """One name per icon: its aria-label (a title as well would be read a second time)."""
+    return f'<span class="{classes}" role="img" aria-label="{escape(label)}">{symbol}</span>'
 
 
-def _item(extra: str, stale: bool, lang: str, parts: list[str]) -> str:
-    classes = f"ticker-item {extra}" + (" ticker-stale" if stale else "")
-    hint = f' title="{escape(STALE_WORDS[lang])}"' if stale else ""
-    return f'<span class="{classes}"{hint}>{" ".join(parts)}</span>'
+def _value(cls: str, text: str) -> str:
+    """A missing value's dash is hidden from screen readers: the item's note says "no data" in words."""
+    hidden = ' aria-hidden="true"' if text.startswith(MISSING) else ""
+    return f'<span class="{cls}"{hidden}>{text}</span>'
+
+
+def _item(extra: str, stale: bool, missing: bool, lang: str, parts: list[str]) -> str:
+    classes = f"ticker-item {extra}" + (" ticker-stale" if stale or missing else "")
+    if stale or missing:  # said in words, seen and read: not by colour or a title alone
+        parts.append(f'<span class="ticker-note">{escape(WORDS[lang]["none" if missing else "stale"])}</span>')
+    return f'<span class="{classes}">{" ".join(parts)}</span>'
 
 
 def _weather(item: WeatherItem, lang: str) -> str:
     parts = [f'<span class="ticker-city">{escape(one_line(item.name))}</span>']
     if item.condition is not None:
-        parts.append(_icon("condition", item.condition, ICONS[item.condition], CONDITION_WORDS[lang][item.condition]))
-    parts.append(f'<span class="ticker-temperature">{degrees(item.temperature)}\u00a0°C</span>')
-    return _item("ticker-weather", item.stale, lang, parts)
+        parts.append(
+            _icon(
+                f"ticker-condition ticker-condition-{item.condition}",
+                ICONS[item.condition],
+                WORDS[lang].sky[item.condition],
+            )
+        )
+    parts.append(_value("ticker-temperature", f"{degrees(item.temperature)}\u00a0°C"))
+    missing = item.temperature is None or not math.isfinite(item.temperature)
+    return _item("ticker-weather", item.stale, missing, lang, parts)
 
 
 def _air(item: AirItem, lang: str) -> str:
     """The index with its category in words, never colour alone: ``AQI 152 Unhealthy``."""
     parts = [
         f'<span class="ticker-aqi-index">{LABEL[item.index]}</span>',
-        f'<span class="ticker-aqi">{degrees(item.aqi)}</span>',
+        _value("ticker-aqi", degrees(item.aqi)),
     ]
     if item.label is not None:
         parts.append(f'<span class="ticker-aqi-category">{escape(item.label)}</span>')
-    return _item(f"ticker-air ticker-aqi-{item.category or 'none'}", item.stale, lang, parts)
+    missing = item.aqi is None
+    return _item(f"ticker-air ticker-aqi-{item.category or 'none'}", item.stale, missing, lang, parts)
 
 
 def _rate(item: RateItem, lang: str) -> str:
-    parts = [
-        f'<span class="ticker-currency">{escape(item.currency)}</span>',
-        f'<span class="ticker-rate">{amount(item.rate)}</span>',
-    ]
+    parts = [f'<span class="ticker-currency">{escape(item.currency)}</span>', _value("ticker-rate", amount(item.rate))]
     if item.trend is not None:
-        words = TREND_WORDS[lang][item.trend]
-        parts.append(
-            f'<span class="ticker-trend ticker-{item.trend}" role="img" aria-label="{escape(words)}" '
-            f'title="{escape(words)}">{TRENDS[item.trend]}</span>'
-        )
-    return _item("ticker-fx", item.stale, lang, parts)
+        parts.append(_icon(f"ticker-trend ticker-{item.trend}", TRENDS[item.trend], WORDS[lang][item.trend]))
+    missing = item.rate is None or not math.isfinite(item.rate)
+    return _item("ticker-fx", item.stale, missing, lang, parts)
 
 
 def _air_of(item: AirItem | None, lang: str) -> tuple[str, ...]:
@@ -155,12 +121,11 @@ def _credits(sources: Sequence[str | None], lang: str) -> str:
     shown = [source for source in dict.fromkeys(sources) if source is not None]
     links = []
     for source in shown:
-        credit = CREDITS.get(source)
-        if credit is None:  # a source without terms on file: named, not linked
+        url = CREDIT_URLS.get(source)
+        if url is None:  # a source without terms on file: named, not linked
             links.append(escape(source))
         else:
-            text = credit.text.get(lang, credit.text["en"])
-            links.append(f'<a href="{escape(credit.url)}">{escape(text)}</a>')
+            links.append(f'<a href="{escape(url)}">{escape(credit_text(source, lang))}</a>')
     if not links:
         return ""
     return f'<small class="ticker-attribution">{" · ".join(links)}</small>'
@@ -177,6 +142,5 @@ def fragment(
     sources = [item.source for item in weather] + [item.source for item in air or ()] + [i.source for i in rates]
     credits = _credits(sources, lang)
     body = " ".join(items + ([credits] if credits else []))
-    return (
-        f'<div class="ticker-strip" lang="{escape(lang)}" role="group" aria-label="{escape(LABELS[lang])}">{body}</div>'
-    )
+    label = escape(WORDS[lang]["region"])
+    return f'<div class="ticker-strip" lang="{escape(lang)}" role="group" aria-label="{label}">{body}</div>'

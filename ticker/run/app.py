@@ -30,9 +30,10 @@ from ticker.metrics import Metrics
 from ticker.policy import Policy
 from ticker.render.snapshot import Snapshot, View
 from ticker.settings import Settings
-from ticker.store.store import Shared, Store
+from ticker.store.shared import Shared
+from ticker.store.store import Store
 from ticker.tasks import Supervisor
-from ticker.web import openapi, views
+from ticker.web import assets, openapi, views
 from ticker.web.appkeys import (
     BACKFILL,
     CACHE_POLICY,
@@ -130,7 +131,7 @@ def create_app(
     supervisor_delay: float = 0.5,
     backfill_sleep: Sleep = asyncio.sleep,
 ) -> web.Application:
-    app = web.Application()  # no middleware: see views.guarded
+    app = web.Application()  # no middleware: see views.request_boundary
     store = create_store(settings.redis_url)
     metrics = Metrics(settings.source_names, clock)
     policy = Policy(settings)
@@ -217,12 +218,11 @@ def _routes(app: web.Application) -> None:
         ("/openapi.json", openapi.handler),
         ("/v1/rates/history", HistoryView(app)),
     ]
-    with contextlib.suppress(FileNotFoundError):
-        others.append(("/widget.js", views.static_file("widget.js", "text/javascript")))
-        others.append(("/", views.static_file("index.html", "text/html", max_age=60)))
+    others.extend(assets.routes())  # /widget.js, /widget-history.js and /, where the static files are installed
     for path, handler in others:  # no HEAD on the stream: it has no end to stop at
-        app.router.add_get(path, views.guarded(path, handler), allow_head=path != "/v1/stream")
+        app.router.add_get(path, views.request_boundary(path, handler), allow_head=path != "/v1/stream")
     for resource in list(app.router.resources()):  # CORS preflight wherever a GET is served
         if isinstance(resource, web.Resource):
-            resource.add_route("OPTIONS", views.guarded("preflight", views.preflight))
-    app.router.add_route("*", "/{tail:.*}", views.guarded("unmatched", views.not_found))  # last: 404/405 as JSON
+            resource.add_route("OPTIONS", views.request_boundary("preflight", views.preflight))
+    # last: 404/405 as JSON
+    app.router.add_route("*", "/{tail:.*}", views.request_boundary("unmatched", views.not_found))

@@ -19,7 +19,7 @@ from ticker.run.logs import setup_logging
 from ticker.run.startup import listening_line, log_startup_warnings
 from ticker.settings import Settings, describe_error, describe_settings_error, unknown_variables
 
-log = logging.getLogger("ticker")
+log = logging.getLogger(__name__)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -23,7 +23,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import to_jsonable_python
 
 from providers import REGISTRY
-from providers.base import SourceConfig
+from providers.source_config import SourceConfig
 from ticker import __version__
 from ticker.redis_url import MASK, mask_url_passwords
 from ticker.run.startup import startup_warnings

@@ -23,6 +23,7 @@ import importlib.util
 import logging
 import math
 import os
+import signal
 from types import FrameType
 from typing import Any
 
@@ -35,7 +36,7 @@ from ticker.run.app import BACKLOG, SHUTDOWN_TIMEOUT, create_app
 from ticker.run.startup import listening_line
 from ticker.settings import Settings
 
-log = logging.getLogger("ticker")
+log = logging.getLogger(__name__)
 ACCEPT_GRACE = 1.0  # seconds a stopping worker keeps serving its connections (with Connection: close)
 CLEANUP_BUDGET = 1.0  # seconds of SHUTDOWN_TIMEOUT kept for the cleanup contexts
 DRAIN = SHUTDOWN_TIMEOUT - ACCEPT_GRACE - CLEANUP_BUDGET  # the most requests in flight get, as run_app's timeout
@@ -76,6 +77,11 @@ class DrainingRunner(web.AppRunner):
             await site.stop()  # this worker no longer accepts; the others (or the new ones) take the queue
         await asyncio.sleep(ACCEPT_GRACE)
         await super().cleanup()  # idle connections closed, on_shutdown (SSE close), DRAIN, cleanup contexts
+        # The worker is done; only closing the loop is left. A signal from the master landing while the loop closes
+        # (after its wakeup pipe, before its handlers go) printed "Exception ignored when trying to write to the
+        # signal wakeup fd" with a traceback (a worker leaving after max-requests as the pool stops): ignore them.
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+            signal.signal(sig, signal.SIG_IGN)
 
 
 class PoolLogger(Logger):  # type: ignore[misc]

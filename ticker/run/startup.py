@@ -9,7 +9,7 @@ from providers.met_no import PLACEHOLDER_USER_AGENT
 from ticker import __version__
 from ticker.settings import Settings
 
-log = logging.getLogger("ticker")
+log = logging.getLogger(__name__)
 ARROW = "→"  # the order a chain is asked in: the first healthy source wins
 
 

@@ -19,7 +19,7 @@ from ticker.clock import astana_at, astana_date
 SOURCE = "nbk"
 DAILY_AT = time(1, 0)  # Astana: after midnight's confirmation of today's rate, long before the next publication
 
-History = Mapping[str, Mapping[date, "Day"]]  # currency -> date -> day
+DaysByCurrency = Mapping[str, Mapping[date, "Day"]]  # currency -> date -> day
 
 
 class Day(BaseModel):
@@ -37,12 +37,12 @@ def window(today: date, days: int) -> list[date]:
     return [today - timedelta(days=n) for n in range(1, days + 1)]
 
 
-def wanted(history: History, currencies: Sequence[str], today: date, days: int) -> list[date]:
+def wanted(history: DaysByCurrency, currencies: Sequence[str], today: date, days: int) -> list[date]:
     """The dates still to ask NBK for, newest first: those some configured currency lacks."""
     return [day for day in window(today, days) if any(day not in history.get(code, {}) for code in currencies)]
 
 
-def published(history: History, currencies: Sequence[str], seen: Iterable[str]) -> list[str]:
+def published(history: DaysByCurrency, currencies: Sequence[str], seen: Iterable[str]) -> list[str]:
     """The configured currencies NBK is known to publish: those it ever answered for (``seen`` in the strip's
     NBK entries, or held in history). Before NBK ever answered, all of them. A configured currency NBK does not
     publish would otherwise leave every date "lacking" and have each pass, and each restart, ask them all."""
@@ -50,7 +50,7 @@ def published(history: History, currencies: Sequence[str], seen: Iterable[str]) 
     return [code for code in currencies if code in known] or list(currencies)
 
 
-def stored(history: History, currencies: Sequence[str], today: date, days: int) -> dict[str, int]:
+def stored(history: DaysByCurrency, currencies: Sequence[str], today: date, days: int) -> dict[str, int]:
     """Per currency, how many of the window's dates are held."""
     dates = set(window(today, days))
     return {code: len(dates.intersection(history.get(code, {}))) for code in currencies}

@@ -1,75 +1,42 @@
 """The one store: the local copy in memory, and Redis behind it when configured.
 
 The local copy is always written first and is always readable: the refresher decides from it and the
-snapshot renders from it. The shared backend (``redis_store``) is written best effort; announcements from
-other replicas are loaded into the local copy; when the backend comes back after an outage, everything held
-locally is written back (newest-wins). This class alone owns and reports "is the store healthy".
+snapshot renders from it. The shared backend (ticker/store/redis_backend.py; without Redis, the null backend of
+ticker/store/null_backend.py) is written best effort; announcements from other replicas are loaded into the
+local copy, and while the subscription that brings them is down, everything is reloaded every ADRIFT_RELOAD
+seconds instead; when the backend comes back after an outage, everything held locally is written back
+(newest-wins). This class alone owns and reports "is the store healthy", and why not (``reason``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime
 from types import MappingProxyType
-from typing import Protocol
 
+from ticker.redis_url import mask_url_passwords
 from ticker.state import Entries, Entry, SourceStatus, expired, merge
 from ticker.store.history import Day
+from ticker.store.null_backend import NullBackend
+from ticker.store.shared import LOST, RESYNC, Shared, StoreError
 
 log = logging.getLogger(__name__)
 _EMPTY: Entries = {}
-RESYNC = "*"  # an announcement that means "reload everything" (first connect, reconnect)
-
-
-class StoreError(Exception):
-    """The shared backend cannot be reached; the local copy carries on and is written back later."""
-
-
-class Shared(Protocol):
-    """A backend several processes share (Redis); tests/test_store.py holds its contract."""
-
-    async def load(self, source: str | None = None) -> tuple[dict[str, Entries], dict[str, SourceStatus]]: ...
-
-    async def write(self, source: str, entries: Mapping[str, Entry], drop: list[str]) -> None:
-        """Merge newest-wins, delete ``drop``, announce ``data:<source>`` if anything changed."""
-        ...
-
-    async def write_status(self, status: SourceStatus) -> None: ...
-
-    async def load_history(
-        self, currency: str | None = None, dates: Sequence[date] | None = None
-    ) -> dict[str, dict[date, Day]]: ...
-
-    async def write_history(self, currency: str, days: Mapping[date, Day], today: date) -> None:
-        """Days before ``today`` only where absent (past days are immutable), others where different; announce
-        ``history:<currency>:<date>,<date>`` naming what was written."""
-        ...
-
-    def updates(self) -> AsyncIterator[str]:
-        """``data:<source>``, ``status:<source>``, or RESYNC (first, and after every reconnect)."""
-        ...
-
-    async def claim(self, key: str, ttl: float, owner: str) -> bool: ...
-
-    async def release(self, key: str, owner: str) -> None: ...
-
-    async def ping(self) -> bool: ...
-
-    def stop(self) -> None: ...
-
-    async def close(self) -> None: ...
+ADRIFT_RELOAD = 2.0  # seconds between reloads while the subscription is down (nothing else would tell us)
 
 
 class Store:
     def __init__(self, shared: Shared | None = None) -> None:
-        self.shared = shared
-        self.kind = "redis" if shared is not None else "memory"
+        self.shared: Shared = shared if shared is not None else NullBackend()
+        self.kind = self.shared.kind
         self._entries: dict[str, Entries] = {}  # the local copy: read through held() and status_of()
         self._status: dict[str, SourceStatus] = {}
         self._ok = True
-        self._claims: dict[str, tuple[str, float]] = {}  # key -> (owner, loop time it lapses), as Redis's PX
+        self._why = ""  # why the backend is unreachable (secrets masked), while not ok
+        self._adrift = ""  # why the subscription is down, while it is
+        self._claims = NullBackend()  # claims while the backend cannot be reached
         self._listeners: list[Callable[[], None]] = []
         self._history: dict[str, dict[date, Day]] = {}  # currency -> date -> NBK's official rate that day
         self.history_version = 0  # bumped by every change to ``history`` (the history route's renderings key on it)
@@ -101,13 +68,21 @@ class Store:
         return self._ok
 
     @property
+    def reason(self) -> str | None:
+        """What is wrong with the store, for /readyz (secrets masked), or None."""
+        parts = [f"store unreachable, serving from memory: {self._why}"] if not self._ok else []
+        if self._adrift:
+            parts.append(f"store subscription down ({self._adrift}): reloading every {ADRIFT_RELOAD:g} s")
+        return "; ".join(parts) or None
+
+    @property
     def history(self) -> Mapping[str, Mapping[date, Day]]:
         """NBK's official rate per currency per date, as held here."""
         return MappingProxyType(self._history)
 
     @property
     def shared_backend(self) -> bool:
-        return self.shared is not None
+        return self.kind != "memory"
 
     # --- the local copy -----------------------------------------------------------------------------
 
@@ -137,14 +112,12 @@ class Store:
             del local[key]
         if changed or drop:
             self._changed()
-        if self.shared is not None:
-            await self._shared_write(lambda shared: shared.write(source, dict(entries), drop))
+        await self._shared_write(lambda shared: shared.write(source, dict(entries), drop))
 
     async def put_status(self, status: SourceStatus) -> None:
         self._status[status.source] = status
         self._changed()
-        if self.shared is not None:
-            await self._shared_write(lambda shared: shared.write_status(status))
+        await self._shared_write(lambda shared: shared.write_status(status))
 
     # --- history: NBK's official rate per currency per date -----------------------------------------
 
@@ -181,12 +154,9 @@ class Store:
         return count
 
     async def _write_history(self, currency: str, days: dict[date, Day], today: date) -> None:
-        if self.shared is not None:
-            await self._shared_write(lambda shared: shared.write_history(currency, days, today))
+        await self._shared_write(lambda shared: shared.write_history(currency, days, today))
 
     async def reload_history(self, currency: str | None = None, dates: Sequence[date] | None = None) -> None:
-        if self.shared is None:
-            return
         try:
             loaded = await self.shared.load_history(currency, dates)
         except StoreError as exc:
@@ -196,7 +166,6 @@ class Store:
             self._merge_history(code, values, None)
 
     async def _shared_write(self, write: Callable[[Shared], Awaitable[None]]) -> None:
-        assert self.shared is not None
         try:
             await write(self.shared)
         except StoreError as exc:
@@ -206,41 +175,32 @@ class Store:
 
     def _set_ok(self, ok: bool, why: str = "") -> None:
         """The one place store health changes, logged on the transition only."""
+        why = mask_url_passwords(why)
         if ok and not self._ok:
             log.info("store reachable again")
         elif not ok and self._ok:
             log.warning("store unreachable, serving and fetching from memory: %s", why)
-        self._ok = ok
+        self._ok, self._why = ok, why
 
     # --- claims: one fetch per source per planned run, across replicas ----------------------------
 
     async def claim(self, key: str, ttl: float, owner: str) -> bool:
-        if self.shared is not None:
-            try:
-                return await self.shared.claim(key, ttl, owner)
-            except StoreError as exc:
-                self._set_ok(False, str(exc))  # fetch anyway: better twice than never
-        now = asyncio.get_running_loop().time()
-        self._claims = {k: held for k, held in self._claims.items() if held[1] > now}  # lapsed claims go
-        if key in self._claims:
-            return False
-        self._claims[key] = (owner, now + ttl)
-        return True
+        try:
+            return await self.shared.claim(key, ttl, owner)
+        except StoreError as exc:
+            self._set_ok(False, str(exc))  # fetch anyway: better twice than never
+        return await self._claims.claim(key, ttl, owner)
 
     async def release(self, key: str, owner: str) -> None:
-        if self._claims.get(key, ("", 0.0))[0] == owner:
-            del self._claims[key]
-        if self.shared is not None:
-            try:
-                await self.shared.release(key, owner)
-            except StoreError as exc:
-                self._set_ok(False, str(exc))
+        await self._claims.release(key, owner)
+        try:
+            await self.shared.release(key, owner)
+        except StoreError as exc:
+            self._set_ok(False, str(exc))
 
     # --- keeping in step with the shared backend -------------------------------------------------
 
     async def reload(self, source: str | None = None, *, write_back: bool = False) -> None:
-        if self.shared is None:
-            return
         try:
             entries, status = await self.shared.load(source)
             if self._apply(entries, status):
@@ -263,42 +223,67 @@ class Store:
         self._set_ok(True)
 
     async def follow(self) -> None:
-        """Apply every announcement (``data:nbk`` reloads nbk alone); runs until cancelled."""
-        if self.shared is None:
-            await asyncio.Event().wait()  # nothing to follow: an in-process store is the only copy
-            return
-        async for message in self.shared.updates():
-            if message == RESYNC:
-                await self.reload(write_back=True)
-            elif message.startswith("history:"):  # history:USD:2026-03-31,2026-03-30
-                _, currency, dates = message.split(":", 2)
-                await self.reload_history(currency, [date.fromisoformat(d) for d in dates.split(",") if d])
-            else:
-                await self.reload(message.partition(":")[2] or None)
+        """Apply every announcement (``data:nbk`` reloads nbk alone); while the subscription is down, reload
+        everything every ADRIFT_RELOAD seconds instead (a serve-only replica has no other way to hear of a
+        publication). Runs until cancelled; with no shared backend, waits for ever."""
+        inbox: asyncio.Queue[str | None] = asyncio.Queue()
 
-    async def watch(self, every: float = 5.0) -> None:
-        """Ping the backend; when it answers again, reload and write back at once."""
-        if self.shared is None:
-            await asyncio.Event().wait()
-            return
+        async def pump() -> None:
+            async for message in self.shared.updates():
+                inbox.put_nowait(message)
+
+        pumping = asyncio.create_task(pump())
+        pumping.add_done_callback(lambda _: inbox.put_nowait(None))
+        me = asyncio.current_task()
+        try:
+            while me is None or not me.cancelling():  # redis-py can swallow a cancellation: then end here
+                try:
+                    message = await asyncio.wait_for(inbox.get(), ADRIFT_RELOAD if self._adrift else None)
+                except TimeoutError:
+                    await self.reload()
+                    continue
+                if message is None:  # the subscription ended (stop()) or failed: say how
+                    return pumping.result()
+                await self._take(message)
+            raise asyncio.CancelledError
+        finally:
+            pumping.cancel()
+            await asyncio.gather(pumping, return_exceptions=True)
+
+    async def _take(self, message: str) -> None:
+        if message.startswith(LOST):
+            self._adrift = message[1:] or "lost"
+        elif message == RESYNC:
+            self._adrift = ""
+            await self.reload(write_back=True)
+        elif message.startswith("history:"):  # history:USD:2026-03-31,2026-03-30
+            _, currency, dates = message.split(":", 2)
+            await self.reload_history(currency, [date.fromisoformat(d) for d in dates.split(",") if d])
+        else:
+            await self.reload(message.partition(":")[2] or None)
+
+    async def watch(self, every: float = 5.0, most: float = 60.0) -> None:
+        """Ping the backend; when it answers again, reload and write back at once. A backend that answers PING
+        but refuses the write-back (an ACL without a permission) is asked less and less often, up to ``most``."""
+        delay = every
         while True:
-            await asyncio.sleep(every)
+            await asyncio.sleep(delay)
             answered = await self.shared.ping()
             if answered and not self._ok:
                 await self.reload(write_back=True)
+                delay = every if self._ok else min(delay * 2, most)
             elif not answered:
                 self._set_ok(False, "no answer to PING")
+                delay = every
 
     def stop(self) -> None:
         """End the follow loop soon, before it is cancelled: redis-py can swallow a cancellation."""
-        if self.shared is not None:
-            self.shared.stop()
+        self.shared.stop()
 
     async def close(self) -> None:
         self._listeners.clear()
         self.stop()
-        if self.shared is not None:
-            await self.shared.close()
+        await self.shared.close()
 
 
 def _newer(state: SourceStatus, have: SourceStatus | None) -> bool:

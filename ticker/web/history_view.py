@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from aiohttp import hdrs, web
-from multidict import CIMultiDict, MultiMapping
+from multidict import MultiMapping
 
 from ticker.clock import astana_date
 from ticker.models import History, HistoryPoint
@@ -24,7 +24,7 @@ from ticker.render.query import QueryError
 from ticker.render.snapshot import JSON, Rendered
 from ticker.store.history import Day
 from ticker.web.appkeys import CACHE_POLICY, CLOCK, CORS, SETTINGS, STORE
-from ticker.web.respond import ETAG, choose_coding, compress, not_modified, qualities
+from ticker.web.respond import choose_coding, compress, header_set, not_modified, qualities, without_body_headers
 
 KNOWN = ("currency", "from", "to", "format")
 FORMATS = ("json", "csv")
@@ -117,7 +117,9 @@ def render_csv(currency: str, found: list[tuple[date, Day]]) -> bytes:
 
 
 @dataclass
-class Rendering:
+class CachedRange:
+    """One (currency, range, format) rendered, kept until the history changes."""
+
     rendered: Rendered
     complete: bool  # every date of the range is held
     codings: dict[str, bytes] = field(default_factory=dict)
@@ -129,24 +131,24 @@ class HistoryView:
     def __init__(self, app: web.Application) -> None:
         self.app = app
         self._version = -1
-        self._cache: OrderedDict[HistoryQuery, Rendering] = OrderedDict()
+        self._cache: OrderedDict[HistoryQuery, CachedRange] = OrderedDict()
 
-    def _rendering(self, query: HistoryQuery) -> Rendering:
+    def _cached(self, query: HistoryQuery) -> CachedRange:
         store = self.app[STORE]
         if store.history_version != self._version:
             self._version = store.history_version
             self._cache.clear()
-        rendering = self._cache.get(query)
-        if rendering is None:
+        cached = self._cache.get(query)
+        if cached is None:
             found = points(store.history.get(query.currency, {}), query.start, query.end)
             body = (render_csv if query.csv else render_json)(query.currency, found)
             tag = hashlib.blake2b(body, digest_size=12).hexdigest()
-            rendered = Rendered(body, tag, None, None, True, None)
-            rendering = Rendering(rendered, len(found) == (query.end - query.start).days + 1)
-            self._cache[query] = rendering
+            rendered = Rendered(body, tag, None, None, True, None, CSV if query.csv else JSON)
+            cached = CachedRange(rendered, len(found) == (query.end - query.start).days + 1)
+            self._cache[query] = cached
             if len(self._cache) > _CACHE_SIZE:
                 self._cache.popitem(last=False)
-        return rendering
+        return cached
 
     async def __call__(self, request: web.Request) -> web.Response:
         app = self.app
@@ -155,21 +157,16 @@ class HistoryView:
             raise web.HTTPNotFound(reason="history is off (TICKER_HISTORY__DAYS=0, or nbk is not a rate source)")
         today = astana_date(app[CLOCK]())
         query = parse_history_query(request.query, settings.currencies, today, request.headers.get(hdrs.ACCEPT, ""))
-        rendering = self._rendering(query)
-        rendered = rendering.rendered
+        cached = self._cached(query)
+        rendered = cached.rendered
         coding = choose_coding(request.headers.get(hdrs.ACCEPT_ENCODING, ""))
-        cors = app[CORS]
-        headers: CIMultiDict[str] = CIMultiDict()
-        immutable = query.end < today and rendering.complete
-        headers[hdrs.CACHE_CONTROL] = IMMUTABLE if immutable else app[CACHE_POLICY]["rates"].header()
-        headers[ETAG] = f'"{rendered.tag}-{coding}"' if coding else rendered.etag
-        headers[hdrs.VARY] = "Accept, Accept-Encoding" + ("" if cors.any else ", Origin")
-        headers.extend((k, v) for k, v in cors.headers(request.headers.get(hdrs.ORIGIN)).items() if k != "Vary")
+        immutable = query.end < today and cached.complete
+        cache = IMMUTABLE if immutable else app[CACHE_POLICY]["rates"].header()
+        origin = request.headers.get(hdrs.ORIGIN)
+        headers = header_set(rendered, coding, cache, app[CORS], origin, vary="Accept, Accept-Encoding")
         if not_modified(request.headers, rendered):
-            return web.Response(status=304, headers=headers)
+            return web.Response(status=304, headers=without_body_headers(headers))
         body = rendered.body
         if coding:
-            body = rendering.codings.get(coding) or rendering.codings.setdefault(coding, compress(body, coding))
-            headers[hdrs.CONTENT_ENCODING] = coding
-        headers[hdrs.CONTENT_TYPE] = CSV if query.csv else JSON
+            body = cached.codings.get(coding) or cached.codings.setdefault(coding, compress(body, coding))
         return web.Response(body=body, headers=headers)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
 
@@ -14,10 +13,10 @@ from providers import REGISTRY, names_of
 from providers.base import Kind
 from ticker import __version__
 from ticker.models import Air, Error, Health, History, Rates, Readiness, Ticker, Weather
-from ticker.render.query import KNOWN
-from ticker.settings import DEFAULT_CITIES, LANGS, Settings
+from ticker.settings import DEFAULT_CITIES, Settings
 from ticker.web.appkeys import SETTINGS
 from ticker.web.history_view import CSV_HEADER, DEFAULT_DAYS, FORMATS, IMMUTABLE, MAX_DAYS
+from ticker.web.openapi_parameters import char_class, spelled, strip_parameters
 
 _REF = "#/components/schemas/{model}"
 
@@ -35,67 +34,8 @@ DEFAULT_CURRENCIES: tuple[str, ...] = tuple(Settings.model_fields["currencies"].
 DEFAULT_CITY_IDS: tuple[str, ...] = tuple(city.id for city in DEFAULT_CITIES)
 
 
-@cache
-def _spelled(normalise: Callable[[str], str], char: str) -> frozenset[str]:
-    """Every character that ``normalise`` (str.upper / str.lower, as render/query.py applies) turns into ``char``:
-    "s" and "ſ" both upper to "S", so a pattern honest about what the service accepts lists both."""
-    return frozenset({char} | {c for c in _ALTERNATES if normalise(c) == char} | {char.lower(), char.upper()})
-
-
-# the non-ASCII characters whose upper or lower case is one ASCII letter: dotless ı -> I, long ſ -> S, Kelvin K -> k
-# (tests/test_openapi.py checks this list against the whole of Unicode)
-_ALTERNATES: tuple[str, ...] = ("\u0131", "\u017f", "\u212a")
-
-
-def _char_class(chars: Iterable[str]) -> str:
-    """An ECMA-262 character class (as JSON Schema's ``pattern`` reads it) of exactly these characters."""
-    body = "".join("\\" + c if c in "\\]^-[" else c for c in sorted(chars))
-    return f"[{body}]"
-
-
-def _list_pattern(allowed: Iterable[str], normalise: Callable[[str], str]) -> str:
-    """The comma-separated lists of allowed values ticker/render/query.py accepts: items trimmed of white space and
-    compared after ``normalise``; no empty item, no empty list."""
-    words = [
-        "".join(_char_class(_spelled(normalise, c)) if c.isalpha() else _char_class(c) for c in value)
-        for value in allowed
-    ]
-    item = rf"\s*(?:{'|'.join(words)})\s*"
-    return f"^{item}(?:,{item})*$"
-
-
-def _parameters(currencies: tuple[str, ...], cities: tuple[str, ...]) -> list[dict[str, Any]]:
-    described: dict[str, tuple[str, str, dict[str, Any]]] = {
-        "currencies": (
-            "Comma-separated ISO codes, a subset of the configured ones, in the order wanted (case-insensitive)",
-            ",".join(currencies[:2]),
-            {"type": "string", "pattern": _list_pattern(currencies, str.upper)},
-        ),
-        "cities": (
-            "Comma-separated city ids, a subset of the configured ones, in the order wanted (case-insensitive)",
-            cities[0],
-            {"type": "string", "pattern": _list_pattern(cities, str.lower)},
-        ),
-        "lang": (f"Language of city names: {', '.join(LANGS)}", "ru", {"type": "string", "enum": list(LANGS)}),
-    }
-    out = []
-    for name in KNOWN:
-        text, example, schema = described[name]
-        out.append(
-            {
-                "name": name,
-                "in": "query",
-                "required": False,
-                "description": text,
-                "schema": schema,
-                "example": example,
-            }
-        )
-    return out
-
-
 def _history_path(currencies: tuple[str, ...]) -> dict[str, Any]:
-    one = "|".join("".join(_char_class(_spelled(str.upper, c)) for c in code) for code in currencies)
+    one = "|".join("".join(char_class(spelled(str.upper, c)) for c in code) for code in currencies)
     day = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
 
     def param(name: str, text: str, schema: dict[str, Any], example: str, required: bool = False) -> dict[str, Any]:
@@ -112,7 +52,8 @@ def _history_path(currencies: tuple[str, ...]) -> dict[str, Any]:
             "description": "Ascending by date; a date not backfilled yet is missing, never filled in. At most "
             f"{MAX_DAYS} days per request (both ends included); `from` after `to` or a longer range is a 400. "
             f"A range that ends before today (Astana) and holds every date answers `Cache-Control: {IMMUTABLE}`; "
-            "any other follows the strip's rates max-age. `format=csv` or `Accept: text/csv` answers CSV with "
+            "any other follows the strip's rates max-age. `format=csv`, or an `Accept` preferring `text/csv` to "
+            "`application/json` (at equal q, JSON), answers CSV with "
             f"the header line `{CSV_HEADER}`. 404 while history is off (TICKER_HISTORY__DAYS=0).",
             "parameters": [
                 param(
@@ -271,7 +212,7 @@ def _spec(currencies: tuple[str, ...], cities: tuple[str, ...]) -> dict[str, Any
         ref_template=_REF,
     )
     _describe_sources(defs["$defs"])
-    parameters = _parameters(currencies, cities)
+    parameters = strip_parameters(currencies, cities)
     closing = {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}
     # OpenAPI 3.1 has no itemSchema: the schema of an event-stream describes one event, as its fields
     event = {

@@ -48,8 +48,8 @@ def report(
             )
     missing = [kind for kind, ok in ready_kinds.items() if not ok]
     reasons = [f"no current {kind} data yet" for kind in missing]
-    if not store.ok:
-        reasons.append("store unreachable: serving from memory")
+    if store.reason:  # unreachable (and why, secrets masked), or its subscription down
+        reasons.append(store.reason)
     reasons += [f"background task down: {name}" for name in tasks_down]
     return Readiness(
         ready=not missing,

@@ -130,6 +130,32 @@ def compress(body: bytes, coding: str) -> bytes:
     return gzip.compress(body, compresslevel=9, mtime=0)
 
 
+def header_set(
+    rendered: Rendered, coding: str | None, cache: str, cors: Cors, origin: str | None, vary: str = "Accept-Encoding"
+) -> CIMultiDict[str]:
+    """The one builder of a 200's headers, for the strip's routes and history alike: type, nosniff, Cache-Control,
+    the validators (ETag per coding, Last-Modified), Vary (``vary``, and Origin unless every origin is allowed),
+    the content coding and CORS."""
+    headers: CIMultiDict[str] = CIMultiDict()
+    headers[hdrs.CONTENT_TYPE] = rendered.content_type
+    if rendered.content_type != JSON:  # text, HTML and CSV hold configured names: never sniffed as anything else
+        headers[NOSNIFF] = "nosniff"
+    headers[hdrs.CACHE_CONTROL] = cache
+    headers[ETAG] = f'"{rendered.tag}-{coding}"' if coding else rendered.etag
+    headers[hdrs.VARY] = vary if cors.any else f"{vary}, Origin"
+    if rendered.last_modified:
+        headers[hdrs.LAST_MODIFIED] = rendered.last_modified
+    if coding:
+        headers[hdrs.CONTENT_ENCODING] = coding
+    headers.extend((istr(k), v) for k, v in cors.headers(origin).items() if k != "Vary")
+    return headers
+
+
+def without_body_headers(headers: CIMultiDict[str]) -> CIMultiDict[str]:
+    """A 304's headers: a 200's less those that describe a body it does not send."""
+    return CIMultiDict((k, v) for k, v in headers.items() if k not in (hdrs.CONTENT_TYPE, hdrs.CONTENT_ENCODING))
+
+
 @dataclass(frozen=True, slots=True)
 class Variant:
     """Complete header sets for one (rendering, coding, origin, policy), built once, in the type aiohttp keeps
@@ -157,19 +183,8 @@ class Responder:
     def _headers(
         self, rendered: Rendered, coding: str | None, origin: str | None, cache: str, policy: CachePolicy
     ) -> Variant:
-        headers: CIMultiDict[str] = CIMultiDict()
-        headers[hdrs.CONTENT_TYPE] = rendered.content_type
-        if rendered.content_type != JSON:  # text and HTML hold configured names: never sniffed as anything else
-            headers[NOSNIFF] = "nosniff"
-        headers[hdrs.CACHE_CONTROL] = cache
-        headers[ETAG] = f'"{rendered.tag}-{coding}"' if coding else rendered.etag
-        headers[hdrs.VARY] = "Accept-Encoding" if self.cors.any else "Accept-Encoding, Origin"
-        if rendered.last_modified:
-            headers[hdrs.LAST_MODIFIED] = rendered.last_modified
-        if coding:
-            headers[hdrs.CONTENT_ENCODING] = coding
-        headers.extend((istr(k), v) for k, v in self.cors.headers(origin).items() if k != "Vary")
-        bare = CIMultiDict((k, v) for k, v in headers.items() if k not in (hdrs.CONTENT_TYPE, hdrs.CONTENT_ENCODING))
+        headers = header_set(rendered, coding, cache, self.cors, origin)
+        bare = without_body_headers(headers)
         near_at = None
         if cache not in (NOT_SETTLED, BLANK) and rendered.expires_at is not None:
             near_at = rendered.expires_at - timedelta(seconds=policy.max_age)

@@ -56,14 +56,14 @@ async def stream(request: web.Request) -> web.StreamResponse:
         message = f"too many streams on this server ({settings.sse_max_clients}); poll /v1/ticker instead"
         return error_response(request, 503, message, headers={"Retry-After": str(RETRY_AFTER)})
     closing = app[CLOSING]
-    shared = app[STREAM_HUB]
+    hub = app[STREAM_HUB]
     origin = request.headers.get("Origin")
-    headers = shared.headers.get(origin)
+    headers = hub.headers.get(origin)
     if headers is None:
         cors = app[CORS].headers(origin)
         headers = CIMultiDictProxy(CIMultiDict([*_BASE_HEADERS, *cors.items()]))
-        if len(shared.headers) < 64:  # origins are few (the allowed ones, or none under "*")
-            shared.headers[origin] = headers
+        if len(hub.headers) < 64:  # origins are few (the allowed ones, or none under "*")
+            hub.headers[origin] = headers
     response = web.StreamResponse(headers=headers)
     metrics.streams += 1  # counted before the first await: a storm cannot overshoot the cap
     try:
@@ -71,7 +71,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
         heartbeat = settings.sse_heartbeat
         last = request.headers.get("Last-Event-ID", "")
         if query is None and request.transport is not None and not closing.is_set():
-            await _plain(request, response, shared, last, heartbeat)
+            await _plain(request, response, hub, last, heartbeat)
         else:
             await _with_query(response, snapshot, query, closing, last, heartbeat)
         await response.write(close_event())
@@ -82,16 +82,16 @@ async def stream(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def _plain(request: web.Request, response: web.StreamResponse, shared: Hub, last: str, heartbeat: float) -> None:
+async def _plain(request: web.Request, response: web.StreamResponse, hub: Hub, last: str, heartbeat: float) -> None:
     """A stream without a query: the first event here, every change by the hub, heartbeats here."""
-    loop, closing = asyncio.get_running_loop(), shared.closing
-    rendered = shared.snapshot.render("ticker")
-    await response.write(_PREAMBLE + shared.event_of(rendered) if rendered.tag != last else _PREAMBLE)
+    loop, closing = asyncio.get_running_loop(), hub.closing
+    rendered = hub.snapshot.render("ticker")
+    await response.write(_PREAMBLE + hub.event_of(rendered) if rendered.tag != last else _PREAMBLE)
     transport = request.transport
     assert transport is not None
     sub = Sub(transport, request.version >= HttpVersion11, rendered.tag, loop.time())
-    shared.add(sub)
-    if shared.snapshot.render("ticker").tag != sub.last:  # changed during the first write: the hub's
+    hub.add(sub)
+    if hub.snapshot.render("ticker").tag != sub.last:  # changed during the first write: the hub's
         sub.wake.set()  # pass for it went by without this stream, so its task sends it
     try:
         while not closing.is_set():
@@ -104,15 +104,15 @@ async def _plain(request: web.Request, response: web.StreamResponse, shared: Hub
                 sub.wake.clear()
                 if closing.is_set():
                     break
-                rendered = shared.snapshot.render("ticker")
+                rendered = hub.snapshot.render("ticker")
                 if rendered.tag != sub.last:
-                    await response.write(shared.event_of(rendered))
+                    await response.write(hub.event_of(rendered))
                     sub.last, sub.written = rendered.tag, loop.time()
                     continue
             await response.write(_KEEP_ALIVE)
             sub.written = loop.time()
     finally:
-        shared.subs.discard(sub)
+        hub.subs.discard(sub)
 
 
 async def _with_query(

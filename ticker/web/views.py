@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from importlib import resources
 
 from aiohttp import web
 
@@ -75,7 +74,7 @@ def strip_view(app: web.Application, view: View) -> Handler:
     return handler
 
 
-def guarded(route: str, handler: Handler) -> Handler:
+def request_boundary(route: str, handler: Handler) -> Handler:
     """The request boundary for every route but the strip's (which inlines the same): errors become
     JSON, answers are counted by route. No middleware: a middleware costs every request on the hot path."""
 
@@ -144,19 +143,6 @@ async def preflight(request: web.Request) -> web.Response:
         "Cache-Control": "no-store",
     }
     return web.Response(status=204, headers=headers)
-
-
-def static_file(name: str, content_type: str, max_age: int = 300) -> Handler:
-    data = resources.files("ticker").joinpath("static", name).read_bytes()
-
-    async def handler(request: web.Request) -> web.Response:
-        headers = {
-            "Cache-Control": f"public, max-age={max_age}",
-            **request.app[CORS].headers(request.headers.get("Origin")),
-        }
-        return web.Response(body=data, content_type=content_type, charset="utf-8", headers=headers)
-
-    return handler
 
 
 def error_from(request: web.Request, exc: Exception) -> web.Response:

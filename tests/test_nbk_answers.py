@@ -11,13 +11,11 @@ import asyncio
 
 import aiohttp
 import pytest
-from aiohttp import web
-from pytest_aiohttp import AiohttpServer
 
-from providers.base import FormatError
+from providers.errors import FormatError
 from providers.nbk import Config, Nbk, parse
-from tests.conftest import by_code
-from tests.test_nbk import DAY, LEGACY, MORNING, Handler, Upstream, item, rates_doc, xml
+from tests.conftest import Upstreams, by_code
+from tests.test_nbk import ALL, DAY, GET, LEGACY, MORNING, answer, item, paths, rates_doc
 
 
 @pytest.mark.parametrize(
@@ -49,24 +47,15 @@ def test_a_document_of_neither_kind_is_refused_and_named() -> None:
     assert "<feed>" in str(caught.value)
 
 
-def hang(event: asyncio.Event) -> Handler:
-    async def handle(request: web.Request) -> web.Response:
-        await event.wait()  # set when the test ends: a server that accepts and never answers
-        return web.Response(status=500)
-
-    return handle
-
-
-async def test_a_hanging_get_rates_leaves_time_for_rates_all(aiohttp_server: AiohttpServer) -> None:
+async def test_a_hanging_get_rates_leaves_time_for_rates_all(upstream: Upstreams) -> None:
     timeout = 2.0  # one attempt's whole budget (fetch_with_retries: asyncio.timeout(timeout) per attempt)
-    never = asyncio.Event()
-    upstream = Upstream(hang(never), xml(LEGACY))
-    provider = await upstream.provider(aiohttp_server)
-    provider = Nbk(Config(base_url=provider.config.base_url, timeout=timeout), [], lambda: MORNING)
+    answer(upstream, GET, "hang")  # accepts and never answers (until the fake's release)
+    answer(upstream, ALL, LEGACY)
+    provider = Nbk(Config(base_url=upstream.url, timeout=timeout), [], lambda: MORNING)
     try:
         async with aiohttp.ClientSession() as session, asyncio.timeout(timeout):
             rates = by_code(list(await provider.fetch(session, DAY)))
     finally:
-        never.set()
-    assert upstream.paths == ["/rss/get_rates.cfm", "/rss/rates_all.xml"]
+        upstream.fake.release.set()
+    assert paths(upstream) == [GET, ALL]
     assert rates["USD"].rate == 334.41

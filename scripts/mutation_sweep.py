@@ -65,7 +65,13 @@ FAST_TESTS: dict[str, list[str]] = {
     "ticker/render/fragment.py": ["tests/test_formats.py"],
     "providers/nbk.py": ["tests/test_nbk.py", "tests/test_nbk_answers.py"],
     "providers/cbr.py": ["tests/test_cbr.py", "tests/test_nbk.py", "tests/test_nbk_answers.py"],
-    "ticker/web/respond.py": ["tests/test_http.py", "tests/test_conditional_requests.py", "tests/test_formats.py"],
+    "ticker/web/respond.py": [
+        "tests/test_http.py",
+        "tests/test_conditional_requests.py",
+        "tests/test_blank.py",
+        "tests/test_blank_embedding.py",
+        "tests/test_formats.py",
+    ],
     "ticker/web/history_view.py": [
         "tests/test_history.py",
         "tests/test_history_requests.py",

@@ -9,14 +9,15 @@ a rate dated after today is not current and /readyz says which date it had.
 
 from __future__ import annotations
 
-from datetime import date
+import itertools
+from datetime import date, datetime, timedelta
 
 import pytest
 
 from providers.base import Rate
 from tests.test_policy import ASTANA_ONLY, Case, asked, astana, held, planned, rate, reading, settings, utc
 from ticker.policy import Policy
-from ticker.state import SourceStatus
+from ticker.state import Held, SourceStatus
 
 OM, MET = "open_meteo", "met_no"
 # Open-Meteo's reading of 22:00Z turns stale at 22:45Z (900 s slot + 1800 s grace); Open-Meteo was last asked at
@@ -83,3 +84,41 @@ def test_readyz_names_the_date_of_a_rate_held_only_for_tomorrow() -> None:
     tomorrows = Rate(currency="USD", rate=480.0, date=date(2026, 4, 2))
     reason = policy.why_not_current("nbk", [tomorrows], astana("2026-04-01 17:00"))
     assert "2026-04-01" in reason and "2026-04-02" in reason  # today, and the date it had
+
+
+# --- tomorrow's rates: from the publication time, on the README's schedule ----------------------------------------
+# README: "from 15:45 the service asks for tomorrow every 5 minutes for half an hour, every 10 minutes for the next
+# half hour, then 75, 105, 165 ... minutes after"; "CBR the same way from 17:45 Astana (15:30 Moscow)".
+POLLS_SAID = [0, 5, 10, 15, 20, 25, 30, 40, 50, 60, 75, 105, 165]
+NBK_FROM = astana("2026-04-01 15:45")
+TODAY_USD = rate("nbk", "USD", 478.0, "2026-04-01", astana("2026-04-01 10:00"))
+
+
+def nbk_asked_tomorrow(at: datetime | None) -> SourceStatus:
+    # today's rate asked at 15:40, so today's next run (4 h later) never comes first
+    return SourceStatus(source="nbk", last_attempt=astana("2026-04-01 15:40"), next_attempt=at)
+
+
+def due_now(source: str, holdings: Held, now: datetime) -> object:
+    """(purpose, date, due) of the run the refresher starts at ``now`` (it starts a run once its due has come)."""
+    run = Policy(settings(currencies=["USD"])).plan(source, holdings, now)
+    return None if run is None or run.due > now else (run.purpose, run.day.isoformat(), run.due)
+
+
+@pytest.mark.parametrize(("asked", "due"), list(itertools.pairwise([None, *POLLS_SAID])))
+def test_tomorrows_nbk_rates_are_asked_on_the_published_schedule(asked: int | None, due: int) -> None:
+    at = None if asked is None else NBK_FROM + timedelta(minutes=asked)
+    holdings = held(TODAY_USD, status=[nbk_asked_tomorrow(at)])
+    when = NBK_FROM + timedelta(minutes=due)
+    assert due_now("nbk", holdings, when - timedelta(seconds=1)) is None  # not a second early
+    assert due_now("nbk", holdings, when) == ("next", "2026-04-02", when)
+
+
+def test_cbr_is_asked_for_tomorrows_rates_from_1745_astana() -> None:
+    holdings = held(
+        TODAY_USD,
+        rate("cbr", "USD", 470.0, "2026-04-01", astana("2026-04-01 17:00")),
+        status=[asked("nbk", astana("2026-04-01 17:00")), asked("cbr", astana("2026-04-01 17:00"))],
+    )  # NBK has not published tomorrow's (it would have been kept, and CBR not asked)
+    assert due_now("cbr", holdings, astana("2026-04-01 17:44:59")) is None
+    assert due_now("cbr", holdings, astana("2026-04-01 17:45")) == ("next", "2026-04-02", astana("2026-04-01 17:45"))

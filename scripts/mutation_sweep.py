@@ -21,7 +21,8 @@ output goes to $MUTATION_SWEEP_LOG where that is set, else nowhere). The file is
 written back after every
 mutant and on any exit (Ctrl-C, SIGTERM, an error). The summary names each survivor as
 file:line  original -> mutant; --json keeps the results for --recheck, which tries the survivors again
-(after tests were added) and prints the kill rate before and after.
+against the fast tests only (they survived the second tier already; add new tests to FAST_TESTS) and prints
+the kill rate before and after.
 
 A survivor is either a gap (write a test asserting what the README/OpenAPI promise, then --recheck) or an
 equivalent mutant (no observable difference; say why, or simplify the code it points at).
@@ -401,12 +402,14 @@ class Trials:
 KILLED = ("killed", "timeout", "killed-2nd")
 
 
-def sweep(mutants: list[Mutant], override: list[str] | None, timeout: float | None, restorer: Restorer) -> None:
+def sweep(
+    mutants: list[Mutant], override: list[str] | None, timeout: float | None, restorer: Restorer, second: bool
+) -> None:
     trials = Trials(timeout)
     for n, mutant in enumerate(mutants, 1):
         path = ROOT / mutant.path
         tests = tests_for(mutant.path, override)
-        wider = [] if override else [t for t in SECOND_TIER if t not in tests and (ROOT / t).exists()]
+        wider = [] if override or not second else [t for t in SECOND_TIER if t not in tests and (ROOT / t).exists()]
         trials.baseline(tests)
         if wider and " ".join(wider) not in trials.broken:
             try:
@@ -504,7 +507,8 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, on_term)
     try:
-        sweep(mutants, args.tests, args.timeout, restorer)
+        # a recheck's mutants survived the second tier already: only the (new) fast tests can kill them now
+        sweep(mutants, args.tests, args.timeout, restorer, second=not args.recheck)
     except KeyboardInterrupt:
         print("\ninterrupted: the files are restored; the summary covers what ran")
     except Unmutated as exc:

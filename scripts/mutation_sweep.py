@@ -62,8 +62,12 @@ FAST_TESTS: dict[str, list[str]] = {
         "tests/test_strip_revalidation.py",
         "tests/test_api.py",
     ],
-    "ticker/render/textline.py": ["tests/test_formats.py"],
-    "ticker/render/fragment.py": ["tests/test_formats.py"],
+    "ticker/render/textline.py": ["tests/test_text_rendering.py", "tests/test_formats.py"],
+    "ticker/render/fragment.py": [
+        "tests/test_text_rendering.py",
+        "tests/test_formats.py",
+        "tests/test_fragment_a11y.py",
+    ],
     "providers/nbk.py": ["tests/test_nbk.py", "tests/test_nbk_answers.py"],
     "providers/cbr.py": ["tests/test_cbr.py", "tests/test_nbk.py", "tests/test_nbk_answers.py"],
     "ticker/web/respond.py": [

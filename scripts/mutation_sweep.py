@@ -218,13 +218,20 @@ def mutants_of(path: str, text: str) -> Iterator[Mutant]:
         if mutant is not None:
             yield mutant
 
-    # decorators (frozen=True, lru_cache sizes) change nothing a test can see: not mutated
+    # decorators (frozen=True, lru_cache sizes) and pydantic's model_config (frozen=True: the same as a frozen
+    # dataclass) only forbid what no code does: not mutated
     decorated = {
         id(inner)
         for node in ast.walk(tree)
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
         for decorator in node.decorator_list
         for inner in ast.walk(decorator)
+    } | {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and any(isinstance(target, ast.Name) and target.id == "model_config" for target in node.targets)
+        for inner in ast.walk(node.value)
     }
     functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
     for node in ast.walk(tree):

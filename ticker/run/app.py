@@ -54,7 +54,7 @@ from ticker.web.appkeys import (
 )
 from ticker.web.fanout import Hub
 from ticker.web.history_view import HistoryView
-from ticker.web.respond import CachePolicy, Cors, Responder
+from ticker.web.respond import CachePolicy, Cors, Handler, Responder
 from ticker.web.stream import stream
 
 log = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ def _routes(app: web.Application) -> None:
         views_ += ("air",)
     for view in views_:
         app.router.add_get(f"/v1/{view}", views.strip_view(app, view))  # counts its own requests
-    others: list[tuple[str, views.Handler]] = [] if app[SETTINGS].air_on else [("/v1/air", views.air_off)]
+    others: list[tuple[str, Handler]] = [] if app[SETTINGS].air_on else [("/v1/air", views.air_off)]
     others += [
         ("/v1/stream", stream),
         ("/healthz", views.healthz),

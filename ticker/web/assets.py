@@ -8,7 +8,6 @@ writes the version in) when a strip asks for it."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
 
@@ -16,9 +15,8 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from ticker.web.appkeys import CORS
-from ticker.web.respond import ETAG, NOSNIFF, choose_coding, compress
+from ticker.web.respond import ETAG, NOSNIFF, Handler, choose_coding, compress
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, no-cache"  # stored, but asked about (If-None-Match) before each use
 

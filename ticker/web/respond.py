@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import gzip
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -19,6 +19,8 @@ from multidict import CIMultiDict, istr
 from ticker.clock import Clock
 from ticker.models import Error
 from ticker.render.snapshot import JSON, Rendered, Snapshot
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]  # an aiohttp request handler
 
 try:
     import brotli

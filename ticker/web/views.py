@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -25,10 +24,9 @@ from ticker.web.appkeys import (
     SUPERVISOR,
 )
 from ticker.web.readiness import report
-from ticker.web.respond import ALLOW_HEADERS, Cors
+from ticker.web.respond import ALLOW_HEADERS, Cors, Handler
 
 log = logging.getLogger(__name__)
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def error_response(

@@ -1,9 +1,9 @@
 """Open-Meteo air-quality answers at their edges: the instant of a reading however the answer writes it, clean air
 (an index or a concentration of 0) is a reading and not an error, and an insane `interval` costs only the cadence.
 
-upstreams.md 2b: `current.time` is GMT as asked (`timezone=GMT`); the API's envelope is the forecast API's, which
-also says `utc_offset_seconds` and can answer epoch seconds (`timeformat=unixtime`). README: `observed_at` is the
-true UTC instant; the indices run from 0 (good).
+Open-Meteo's Air Quality API documentation: `current.time` is GMT as asked (`timezone=GMT`); its envelope is the
+forecast API's, which also says `utc_offset_seconds` and can answer epoch seconds (`timeformat=unixtime`).
+README: `observed_at` is the true UTC instant; the indices run from 0 (good).
 """
 
 from __future__ import annotations

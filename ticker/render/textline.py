@@ -26,10 +26,8 @@ _CENTS = Decimal("0.01")
 
 def _rounded(value: float, step: Decimal) -> str:
     number = Decimal(repr(value)).quantize(step, rounding=ROUND_HALF_UP)  # ROUND_HALF_UP: away from zero
-    if number == 0:
-        number = abs(number)  # never "−0" or "−0.00"
     text = format(abs(number), "f")
-    return MINUS + text if number < 0 else text
+    return MINUS + text if number < 0 else text  # a rounded -0 is not < 0: never "−0" or "−0.00"
 
 
 def degrees(value: float | None) -> str:

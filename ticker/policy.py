@@ -208,7 +208,7 @@ class Policy:
         if any(holdings.status_of(name).last_attempt is None for name in self.earlier(source)):
             return None  # an earlier source's first run decides whether we are needed; it hands over at once
         runs = [r for r in (self._today(source, holdings, now), self._next(source, holdings, now)) if r]
-        # today's value first whenever it is due; otherwise whichever comes first
+        # due now first, today's before tomorrow's; of runs not due yet, today's (only due runs are started)
         return min(runs, key=lambda run: (run.due > now, run.purpose != "today", run.due), default=None)
 
     def uncovered(self, source: str, holdings: Holdings, now: datetime) -> list[str]:

@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
-from tests.test_backfill import documents, start
-from ticker.web.appkeys import BACKFILL, REFRESHER
+from tests.test_history import client as history_client  # noqa: F401 - the fixture
+from ticker.web.appkeys import REFRESHER
 
 Client = TestClient[Any, Any]
 ROUTES = [
@@ -28,15 +27,10 @@ ROUTES = [
 
 
 @pytest.fixture
-async def client(
-    start_app: AppFactory, make_settings: SettingsFactory, upstream: Upstreams, clock: FakeClock
-) -> Client:
-    upstream.fake.nbk_days = documents(30)
-    app, _ = await start(start_app, make_settings, clock)
-    await app.app[BACKFILL].run_pass()
-    assert await app.app[REFRESHER].run("nbk") == "ok"
-    assert await app.app[REFRESHER].run("open_meteo") == "ok"
-    return app
+async def client(history_client: Client) -> Client:  # noqa: F811 - the imported fixture, extended
+    """History's (30 days backfilled, today's rates from the strip), with the temperatures as well."""
+    assert await history_client.app[REFRESHER].run("open_meteo") == "ok"
+    return history_client
 
 
 @pytest.mark.parametrize("route", ROUTES)

@@ -17,22 +17,12 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
+from tests.test_time import run_due
 from ticker.web.appkeys import REFRESHER
 
 Client = TestClient[Any, Any]
 SLOT = {"open_meteo": 900, "met_no": 3600}  # how often each source's reading can change (its cadence)
 OTHER = {"open_meteo": "met_no", "met_no": "open_meteo"}
-
-
-async def run_due(client: Client) -> list[str]:
-    """What the scheduler's ticks would start at this instant: every run due, until none is (at most 5 rounds)."""
-    outcomes: list[str] = []
-    for _ in range(5):
-        ran = list(await client.app[REFRESHER].run_due())
-        if not ran:
-            break
-        outcomes += ran
-    return outcomes
 
 
 async def run_weather(client: Client, sources: list[str]) -> list[str]:

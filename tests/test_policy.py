@@ -432,6 +432,17 @@ PLANS = [
         ("today", "2026-04-02", astana("2026-04-02 00:01")),
         {"currencies": ["USD"]},
     ),
+    # another replica's entries arrived before its status: they confirm the run, nothing is asked again
+    Case(
+        "entries-before-their-status",
+        planned(
+            "nbk",
+            held(rate("nbk", "USD", 478.0, "2026-12-07", astana("2026-12-07 06:23"))),
+            astana("2026-12-07 06:23:01"),
+        ),
+        ("today", "2026-12-07", astana("2026-12-07 10:23")),
+        {"currencies": ["USD"]},
+    ),
     # tomorrow's rates: from 15:45 Astana, every 5 minutes at first
     Case(
         "tomorrow-first-poll",

@@ -53,7 +53,8 @@ ROWS = [
         ASTANA_ONLY,
     ),
     # today's rate was fetched after midnight already (a poll for the next day's brought today's document): no
-    # confirmation run; the next is INTERVAL (4 h) after the last run for today, 22:00 -> 02:00
+    # confirmation run; the next is INTERVAL (4 h) after that fetch, which confirmed today's rate: 00:10 -> 04:10
+    # (its status would say so too; a replica that has the entry before the status plans the same)
     Case(
         "fetched-after-midnight-needs-no-confirmation",
         planned(
@@ -68,7 +69,7 @@ ROWS = [
             ),
             astana("2026-04-02 00:20"),
         ),
-        ("today", "2026-04-02", astana("2026-04-02 02:00")),
+        ("today", "2026-04-02", astana("2026-04-02 04:10")),
         {"currencies": ["USD"]},
     ),
 ]

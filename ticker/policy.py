@@ -225,11 +225,13 @@ class Policy:
         rates = self._kind[source] == "rates"
         interval = timedelta(seconds=self.settings.source_config(source).interval)
         floor = state.open_until if state.failures and state.open_until else EPOCH
-        last = state.last_attempt or EPOCH
+        mine = self.current(source, holdings, now)
+        # a current value confirms an attempt as late as its fetch, though its status has not arrived yet (another
+        # replica's entries are announced before its status): every replica then plans the same next run
+        last = max([state.last_attempt or EPOCH, *(entry.fetched_at for entry in mine.values())])
         again = floor if floor > EPOCH else last + interval  # failing: when its gap is over
         if not uncovered:  # standing by: only rate fallbacks are asked, at most once per interval (cross-check)
             return Run(source, "today", today, max(floor, last + interval)) if rates else None
-        mine = self.current(source, holdings, now)
         if not any(item in mine for item in uncovered):
             need_since = self._need_since(source, uncovered, holdings, now)
             if last < need_since:  # (a failing source: below, when its gap is over)

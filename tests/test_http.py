@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 
 from tests.conftest import AppFactory, FakeClock, SettingsFactory, Upstreams
 from ticker.settings import Settings
-from ticker.web.appkeys import REFRESHER, SNAPSHOT
+from ticker.web.appkeys import REFRESHER, RESPONDER, SNAPSHOT
 
 Client = TestClient[Any, Any]
 
@@ -120,6 +120,22 @@ async def test_cors_allow_list(start_app: AppFactory, make_settings: SettingsFac
     preflight = await client.options("/v1/ticker", headers={"Origin": "https://evil.example"})
     assert preflight.status == 403
     assert (await preflight.json())["allowed"] == ["https://news.example.kz"]
+
+
+async def test_origins_a_client_makes_up_never_grow_the_header_sets_kept(
+    start_app: AppFactory, make_settings: SettingsFactory
+) -> None:
+    """Header sets are kept per allowed origin only: a client sending a new Origin on every request (a scanner, a
+    bot) must not grow the process's memory by one kept set per request. White-box on purpose: the only place
+    this can be seen is what the responder keeps."""
+    client = await start_app(make_settings(cors_origins=["https://news.example.kz"]))
+    responder = client.app[RESPONDER]
+    for n in range(50):
+        resp = await client.get("/v1/ticker", headers={"Origin": f"https://made-up-{n}.example"})
+        assert resp.status == 200 and "Access-Control-Allow-Origin" not in resp.headers
+    allowed = await client.get("/v1/ticker", headers={"Origin": "https://news.example.kz"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://news.example.kz"
+    assert len(responder._variants) == 2  # one set without an origin, one for the allowed one
 
 
 async def test_filters_keep_the_asked_order_and_lang_localizes(client: Client) -> None:

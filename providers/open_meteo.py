@@ -8,7 +8,6 @@ time without an offset (``utc_offset_seconds`` says which); non-finite values ar
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -18,9 +17,8 @@ from pydantic import BaseModel, ConfigDict
 from providers.base import Clock, Kind, Location, Temperature
 from providers.conditions import from_wmo
 from providers.errors import FormatError
-from providers.http import read_bounded
-from providers.parsing import coordinate, finite, guarded, validated
-from providers.slots import instant, slot_seconds
+from providers.open_meteo_api import by_location, get_current, instant, slot_seconds
+from providers.parsing import finite, guarded, validated
 from providers.source_config import SourceConfig, narrow
 
 DEFAULT_BASE_URL = "https://api.open-meteo.com"
@@ -90,11 +88,7 @@ def _one(element: object, city: str) -> Temperature:
 @guarded
 def parse(body: bytes, cities: Sequence[str]) -> list[Temperature]:
     """One Temperature per city, matched by position; raises FormatError on any mismatch."""
-    data = json.loads(body)  # a mid-stream error in a 200, deep nesting, bad bytes: FormatError by the guard
-    elements = data if isinstance(data, list) else [data]
-    if len(elements) != len(cities):
-        raise FormatError(f"{len(elements)} locations in the answer, {len(cities)} asked")
-    return [_one(element, city) for element, city in zip(elements, cities, strict=True)]
+    return by_location(body, cities, _one)
 
 
 class OpenMeteo:
@@ -113,20 +107,5 @@ class OpenMeteo:
         self._clock = clock
 
     async def fetch(self, session: aiohttp.ClientSession, day: dt.date) -> Sequence[Temperature]:
-        params = {
-            "latitude": ",".join(coordinate(loc.latitude) for loc in self.locations),
-            "longitude": ",".join(coordinate(loc.longitude) for loc in self.locations),
-            "current": "temperature_2m,weather_code",
-            "timezone": "auto",
-        }
-        if self.config.api_key:
-            params["apikey"] = self.config.api_key
-        response = await read_bounded(
-            session,
-            self.config.endpoint,
-            params=params,
-            headers={"Accept": "application/json"},
-            timeout=self.config.timeout,
-            max_bytes=self.config.max_bytes,
-        )
-        return parse(response.body, [loc.id for loc in self.locations])
+        body = await get_current(session, self.config, self.locations, "temperature_2m,weather_code", "auto")
+        return parse(body, [loc.id for loc in self.locations])

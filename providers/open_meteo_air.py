@@ -6,9 +6,7 @@ ONE request. Several coordinates answer a JSON list in request order, one a bare
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import aiohttp
@@ -16,8 +14,8 @@ from pydantic import BaseModel, ConfigDict
 
 from providers.base import AirQuality, Clock, Kind, Location
 from providers.errors import FormatError
-from providers.http import read_bounded
-from providers.parsing import coordinate, finite, guarded, validated
+from providers.open_meteo_api import by_location, get_current, instant, slot_seconds
+from providers.parsing import finite, guarded, validated
 from providers.source_config import SourceConfig, narrow
 
 DEFAULT_BASE_URL = "https://air-quality-api.open-meteo.com"
@@ -56,18 +54,6 @@ class _Point(BaseModel):
     current: _Current
 
 
-def _observed_at(raw: float | str, offset: float) -> datetime:
-    if isinstance(raw, float | int):
-        return datetime.fromtimestamp(raw, UTC)
-    try:
-        local = datetime.fromisoformat(raw)
-    except ValueError as exc:
-        raise FormatError(f"current.time {raw!r} is not ISO 8601") from exc
-    if local.tzinfo is not None:
-        return local.astimezone(UTC)
-    return (local - timedelta(seconds=offset)).replace(tzinfo=UTC)
-
-
 def _value(value: float | None, what: str) -> float | None:
     if value is not None and finite(value, what) < 0:
         raise FormatError(f"{what} {value} is negative")
@@ -85,25 +71,15 @@ def _one(element: object, city: str) -> AirQuality:
         european_aqi=_value(now.european_aqi, "european_aqi"),
         pm2_5=_value(now.pm2_5, "pm2_5"),
         pm10=_value(now.pm10, "pm10"),
-        observed_at=_observed_at(now.time, point.utc_offset_seconds),
-        cadence=_cadence(now.interval),
+        observed_at=instant(now.time, point.utc_offset_seconds),
+        cadence=slot_seconds(now.interval),
     )
-
-
-def _cadence(interval: object) -> float | None:
-    """The answer's own step, when it is a sane number of seconds (1 s to a day)."""
-    ok = isinstance(interval, int | float) and not isinstance(interval, bool) and 1 <= interval <= 86400
-    return float(interval) if ok else None  # type: ignore[arg-type]
 
 
 @guarded
 def parse(body: bytes, cities: Sequence[str]) -> list[AirQuality]:
     """One AirQuality per city, matched by position; raises FormatError on any mismatch."""
-    data = json.loads(body)
-    elements = data if isinstance(data, list) else [data]
-    if len(elements) != len(cities):
-        raise FormatError(f"{len(elements)} locations in the answer, {len(cities)} asked")
-    return [_one(element, city) for element, city in zip(elements, cities, strict=True)]
+    return by_location(body, cities, _one)
 
 
 class OpenMeteoAir:
@@ -120,20 +96,5 @@ class OpenMeteoAir:
         self._clock = clock
 
     async def fetch(self, session: aiohttp.ClientSession, day: dt.date) -> Sequence[AirQuality]:
-        params = {
-            "latitude": ",".join(coordinate(loc.latitude) for loc in self.locations),
-            "longitude": ",".join(coordinate(loc.longitude) for loc in self.locations),
-            "current": ",".join(VARIABLES),
-            "timezone": "GMT",
-        }
-        if self.config.api_key:
-            params["apikey"] = self.config.api_key
-        response = await read_bounded(
-            session,
-            self.config.endpoint,
-            params=params,
-            headers={"Accept": "application/json"},
-            timeout=self.config.timeout,
-            max_bytes=self.config.max_bytes,
-        )
-        return parse(response.body, [loc.id for loc in self.locations])
+        body = await get_current(session, self.config, self.locations, ",".join(VARIABLES), "GMT")
+        return parse(body, [loc.id for loc in self.locations])

@@ -157,7 +157,7 @@ class Backfill:
         self.pacer = Pacer(settings.history.rate, clock, sleep)
         self.owner = uuid.uuid4().hex
         self.shared_pace = (
-            SharedPace(settings.history.rate, store, self.owner, clock, sleep) if store.shared_backend else None
+            SharedPace(settings.history.rate, store, self.owner, clock, sleep) if store.kind != "memory" else None
         )
         self._answered: set[date] = set()  # dates NBK answered in this process: what they lacked, they lack
 

@@ -80,10 +80,6 @@ class Store:
         """NBK's official rate per currency per date, as held here."""
         return MappingProxyType(self._history)
 
-    @property
-    def shared_backend(self) -> bool:
-        return self.kind != "memory"
-
     # --- the local copy -----------------------------------------------------------------------------
 
     def listen(self, callback: Callable[[], None]) -> None:
